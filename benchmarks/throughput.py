@@ -1,0 +1,139 @@
+"""Env-steps/s of CartPole DQN (512-512, batch 128, one train step per env step).
+
+Measures, in one process, the rigl_rl run loop for dense and each sparse method
+(mask updates every 1,000 train steps, as in the gin files) and the plain
+TF-Agents tutorial loop (DynamicStepDriver + TFUniformReplayBuffer dataset +
+agent.train) on the same network and batch. Measurements are interleaved over
+rounds and the median is reported, because this machine's speed drifts by up
+to 30% over minutes.
+
+  python benchmarks/throughput.py [--steps=3000] [--rounds=3]
+
+The last line of output is one JSON object: method -> env steps/s.
+"""
+import json
+import os
+import statistics
+import tempfile
+import time
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+
+import rigl_rl  # pylint: disable=g-import-not-at-top,unused-import  # Keras 2 first.
+from absl import app
+from absl import flags
+import gin
+import tensorflow as tf
+from tf_agents.drivers import dynamic_step_driver
+from tf_agents.environments import tf_py_environment
+from tf_agents.policies import random_tf_policy
+from tf_agents.replay_buffers import tf_uniform_replay_buffer
+from tf_agents.utils import common
+
+from rigl_rl import config
+from rigl_rl import training
+from rigl_rl.envs import factory
+
+flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
+flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
+FLAGS = flags.FLAGS
+
+GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin', 'dqn')
+METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
+INITIAL_COLLECT = 1000
+
+
+class RunLoop:
+  """One rigl_rl Runner, advanced chunk by chunk without eval or checkpoints."""
+
+  def __init__(self, method: str, steps: int, rounds: int):
+    gin.clear_config()
+    # One more round's worth of steps covers the untimed warm-up chunk.
+    total = INITIAL_COLLECT + steps * (rounds + 1)
+    config.parse([os.path.join(GIN_DIR, f'cartpole_{method}.gin')], [
+        f'NUM_ENV_STEPS = {total}',
+        f'EVAL_INTERVAL = {total}',
+        f'CHECKPOINT_INTERVAL = {total}',
+        # Mask updates every 1,000 train steps throughout the timed window.
+        'UpdateSchedule.begin_fraction = 0.0',
+        'UpdateSchedule.end_fraction = 1.0',
+    ] if method != 'dense' else [f'NUM_ENV_STEPS = {total}'])
+    self.runner = training.Runner(tempfile.mkdtemp(), verbose=False)
+    self.runner.env.reset()
+    while int(self.runner.env_steps.numpy()) < INITIAL_COLLECT:
+      self.runner.advance()
+    # Trace the compiled functions (and the first mask update) untimed.
+    self.runner.advance()
+
+  def measure(self, steps: int) -> float:
+    runner = self.runner
+    start_env, start = int(runner.env_steps.numpy()), time.perf_counter()
+    goal = runner.train_step + steps
+    while runner.train_step < goal:
+      runner.advance()
+    return (int(runner.env_steps.numpy()) - start_env) / (
+        time.perf_counter() - start)
+
+
+class TutorialLoop:
+  """The TF-Agents DQN tutorial loop on the same agent configuration."""
+
+  def __init__(self):
+    gin.clear_config()
+    config.parse([os.path.join(GIN_DIR, 'cartpole_dense.gin')], [])
+    env = tf_py_environment.TFPyEnvironment(
+        factory.GymnasiumEnvironment(
+            factory.gym.make('CartPole-v1'), seed=0, handle_auto_reset=True))
+    bundle = gin.get_configurable('dqn_agent')(
+        env.time_step_spec(), env.action_spec(), seed=0)
+    self.agent = bundle.agent
+    replay = tf_uniform_replay_buffer.TFUniformReplayBuffer(
+        self.agent.collect_data_spec, batch_size=1, max_length=100_000)
+    random_driver = dynamic_step_driver.DynamicStepDriver(
+        env, random_tf_policy.RandomTFPolicy(env.time_step_spec(),
+                                             env.action_spec()),
+        observers=[replay.add_batch], num_steps=INITIAL_COLLECT)
+    random_driver.run()
+    self.driver = dynamic_step_driver.DynamicStepDriver(
+        env, self.agent.collect_policy, observers=[replay.add_batch],
+        num_steps=1)
+    self.driver.run = common.function(self.driver.run)
+    self.train = common.function(self.agent.train)
+    dataset = replay.as_dataset(
+        num_parallel_calls=3, sample_batch_size=128, num_steps=2).prefetch(3)
+    self.iterator = iter(dataset)
+    self.time_step = None
+    self.measure(5)
+
+  def measure(self, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+      self.time_step, _ = self.driver.run(self.time_step)
+      experience, _ = next(self.iterator)
+      self.train(experience)
+    return steps / (time.perf_counter() - start)
+
+
+def main(argv):
+  del argv
+  loops = {
+      method: RunLoop(method, FLAGS.steps, FLAGS.rounds) for method in METHODS
+  }
+  loops['tfagents_tutorial'] = TutorialLoop()
+  rates = {name: [] for name in loops}
+  for round_index in range(FLAGS.rounds):
+    for name, loop in loops.items():
+      rates[name].append(loop.measure(FLAGS.steps))
+      print(f'round {round_index + 1}/{FLAGS.rounds}  {name:18s} '
+            f'{rates[name][-1]:7.1f} env steps/s', flush=True)
+  medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
+  dense, tutorial = medians['dense'], medians['tfagents_tutorial']
+  for method in METHODS[1:]:
+    print(f'{method:6s} / dense    = {medians[method] / dense:.3f} '
+          '(target >= 0.90)')
+  print(f'dense  / tutorial = {dense / tutorial:.3f} (target >= 1.50)')
+  print(json.dumps(medians))
+
+
+if __name__ == '__main__':
+  app.run(main)

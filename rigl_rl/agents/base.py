@@ -1,0 +1,57 @@
+"""What the run loop needs from any agent, whatever its algorithm."""
+import dataclasses
+from typing import Callable, Dict, List
+
+import tensorflow as tf
+from tf_agents.agents import tf_agent
+
+from rigl_rl.sparsity import masking
+
+# (time_step, env_step, rng) -> batched action, inside tf.function.
+CollectFn = Callable[[object, tf.Tensor, tf.random.Generator], tf.Tensor]
+# (time_step, rng) -> batched action.
+ActFn = Callable[[object, tf.random.Generator], tf.Tensor]
+
+
+@dataclasses.dataclass
+class SparseTarget:
+  """A sparse network with what its updater needs to change the masks."""
+  network: masking.SparseNetwork
+  optimizer: object  # The optimizer whose slots are reset at mask updates.
+  loss_fn: Callable[[object], tf.Tensor]  # experience -> gradient source.
+
+
+@dataclasses.dataclass
+class AgentBundle:
+  """An agent with its acting functions and its sparse state.
+
+  Attributes:
+    agent: the TF-Agents agent; `agent.train(experience)` does one step.
+    algorithm: 'dqn', 'sac' or 'ppo', for results.json.
+    networks: name -> online network (parameter counts).
+    sparse: one entry per sparse network; empty for a dense agent.
+    collect_action: exploration policy used while collecting.
+    eval_action: evaluation policy.
+    random_action: uniform policy for the initial collect.
+  """
+  agent: tf_agent.TFAgent
+  algorithm: str
+  networks: Dict[str, tf.Module]
+  sparse: List[SparseTarget]
+  collect_action: CollectFn
+  eval_action: ActFn
+  random_action: ActFn
+
+  @property
+  def method(self) -> str:
+    """The sparse-training method, or 'dense' when nothing is masked."""
+    methods = {target.network.updater.name for target in self.sparse}
+    return '+'.join(sorted(methods)) if methods else 'dense'
+
+  def param_counts(self) -> Dict[str, tuple]:
+    """name -> (active, total) trainable parameters of each online network."""
+    by_network = {target.network.network: target.network for target in self.sparse}
+    return {
+        name: masking.count_params(network, by_network.get(network))
+        for name, network in self.networks.items()
+    }

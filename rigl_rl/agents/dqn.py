@@ -1,0 +1,131 @@
+"""DQN through TF-Agents' DqnAgent, with an optionally sparse Q-network."""
+from typing import Optional
+
+import gin
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from tf_agents.agents.dqn import dqn_agent as tfa_dqn
+from tf_agents.networks import sequential
+from tf_agents.utils import common
+
+from rigl_rl.agents import base
+from rigl_rl.errors import ConfigError
+from rigl_rl.networks import mlp
+from rigl_rl.sparsity import masking
+
+_TD_LOSSES = {
+    'huber': common.element_wise_huber_loss,
+    'mse': common.element_wise_squared_loss,
+}
+
+
+@gin.configurable
+def dqn_agent(time_step_spec,
+              action_spec,
+              seed: int,
+              network_fn=mlp.mlp_layers,
+              sparse: Optional[masking.SparseTraining] = None,
+              learning_rate: float = 1e-3,
+              adam_epsilon: float = 1e-8,
+              gamma: float = 0.99,
+              td_loss: str = 'huber',
+              target_update_period: int = 100,
+              target_update_tau: float = 1.0,
+              epsilon_final: float = 0.1,
+              epsilon_decay_steps: int = 25000,
+              eval_epsilon: float = 0.1) -> base.AgentBundle:
+  """Builds a DQN agent whose Q-network may be sparse.
+
+  Args:
+    time_step_spec: the environment's time step spec.
+    action_spec: a scalar discrete action spec.
+    seed: seeds the mask placement.
+    network_fn: (num_outputs, wrap) -> list of Keras layers.
+    sparse: how the Q-network is sparse; None for dense.
+    learning_rate: Adam learning rate.
+    adam_epsilon: Adam epsilon.
+    gamma: discount.
+    td_loss: 'huber' or 'mse'.
+    target_update_period: train steps between target updates.
+    target_update_tau: 1.0 copies the online weights.
+    epsilon_final: exploration epsilon after the decay.
+    epsilon_decay_steps: env steps over which epsilon decays linearly from 1.
+    eval_epsilon: epsilon of the evaluation policy.
+
+  Returns:
+    The agent bundle for the run loop.
+  """
+  if td_loss not in _TD_LOSSES:
+    raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
+                      f'got {td_loss!r}')
+  num_actions = int(action_spec.maximum - action_spec.minimum + 1)
+  wrap = masking.layer_wrapper(sparse)
+
+  def make_q_network(name):
+    network = sequential.Sequential(
+        network_fn(num_actions, wrap),
+        input_spec=time_step_spec.observation,
+        name=name)
+    network.create_variables()
+    return network
+
+  q_network = make_q_network('QNetwork')
+  target_network = make_q_network('TargetQNetwork')
+  transformers = []
+  sparse_targets = []
+  if sparse is not None:
+    sparse_q = sparse.attach('q', q_network, [target_network],
+                             np.random.default_rng(seed))
+    transformers.append(sparse_q.mask_gradients)
+  optimizer = tf_keras.optimizers.legacy.Adam(
+      learning_rate, epsilon=adam_epsilon, gradient_transformers=transformers)
+  agent = tfa_dqn.DqnAgent(
+      time_step_spec,
+      action_spec,
+      q_network=q_network,
+      target_q_network=target_network,
+      optimizer=optimizer,
+      td_errors_loss_fn=_TD_LOSSES[td_loss],
+      gamma=gamma,
+      target_update_period=target_update_period,
+      target_update_tau=target_update_tau,
+      train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
+  agent.initialize()
+  if sparse is not None:
+    sparse_targets.append(
+        base.SparseTarget(
+            sparse_q, optimizer,
+            lambda experience: agent.loss(experience, training=True).loss))
+
+  def greedy(time_step):
+    q_values, _ = q_network(
+        time_step.observation, step_type=time_step.step_type, training=False)
+    return tf.argmax(q_values, axis=-1, output_type=tf.int64)
+
+  def random_action(time_step, rng):
+    batch = tf.shape(time_step.step_type)[0:1]
+    return rng.uniform(batch, 0, num_actions, dtype=tf.int64)
+
+  def epsilon_greedy(time_step, epsilon, rng):
+    batch = tf.shape(time_step.step_type)[0:1]
+    explore = rng.uniform(batch) < epsilon
+    return tf.where(explore, random_action(time_step, rng), greedy(time_step))
+
+  def collect_action(time_step, env_step, rng):
+    progress = tf.minimum(
+        tf.cast(env_step, tf.float32) / float(epsilon_decay_steps), 1.0)
+    epsilon = 1.0 - (1.0 - epsilon_final) * progress
+    return epsilon_greedy(time_step, epsilon, rng)
+
+  def eval_action(time_step, rng):
+    return epsilon_greedy(time_step, eval_epsilon, rng)
+
+  return base.AgentBundle(
+      agent=agent,
+      algorithm='dqn',
+      networks={'q': q_network},
+      sparse=sparse_targets,
+      collect_action=collect_action,
+      eval_action=eval_action,
+      random_action=random_action)

@@ -1,0 +1,49 @@
+"""Parsing gin files and bindings, with errors a user can act on."""
+import logging
+import os
+from typing import Sequence
+
+import gin
+
+# Registers every configurable the gin files may name.
+import rigl_rl.agents  # pylint: disable=unused-import
+import rigl_rl.sparsity  # pylint: disable=unused-import
+import rigl_rl.training  # pylint: disable=unused-import
+from rigl_rl.errors import ConfigError
+
+
+def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
+  """Parses gin files, then bindings; unknown names are errors.
+
+  Includes resolve relative to the directory of each file given.
+
+  Raises:
+    ConfigError: for a missing file or any parse error, in one line.
+  """
+  if not gin_files:
+    raise ConfigError('no --gin_files given; e.g. '
+                      '--gin_files=gin/dqn/cartpole_rigl.gin')
+  for path in gin_files:
+    if not os.path.isfile(path):
+      raise ConfigError(f'gin file {path!r} not found (relative paths start '
+                        f'at {os.getcwd()})')
+    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
+  # gin's package-resource reader logs an error for every search path that
+  # misses before the one that hits; its real failures are raised, not logged.
+  logging.disable(logging.ERROR)
+  try:
+    gin.parse_config_files_and_bindings(gin_files, gin_bindings)
+  except (ValueError, KeyError, IOError, SyntaxError) as e:
+    hint = ''
+    if 'matching reference' in str(e):
+      hint = ('; mask updaters are @Static(), @SET(), @RigL() and @Prune(), '
+              'agents @dqn_agent')
+    raise ConfigError(f'gin: {one_line(e)}{hint}') from e
+  finally:
+    logging.disable(logging.NOTSET)
+
+
+def one_line(error: BaseException) -> str:
+  """The first line of an error message (gin appends location lines)."""
+  text = str(error).strip() or type(error).__name__
+  return text.splitlines()[0].strip()

@@ -1,0 +1,47 @@
+"""Multi-layer perceptrons for classic control."""
+from typing import Callable, List, Sequence
+
+import gin
+import tf_keras
+
+
+@gin.configurable
+def mlp_layers(num_outputs: int,
+               wrap: Callable[[tf_keras.layers.Layer], tf_keras.layers.Layer],
+               hidden_units: Sequence[int] = (512, 512),
+               width: float = 1.0,
+               hidden_bias: bool = True,
+               weight_decay: float = 0.0) -> List[tf_keras.layers.Layer]:
+  """ReLU hidden layers and a linear output layer.
+
+  Args:
+    num_outputs: units of the output layer (e.g. one Q-value per action).
+    wrap: applied to every layer, e.g. to wrap it in a mask.
+    hidden_units: units per hidden layer before the width multiplier.
+    width: multiplier on hidden units.
+    hidden_bias: False builds hidden layers without biases (Ganaie et al.).
+    weight_decay: L2 coefficient on every kernel.
+
+  Returns:
+    The layers, named hidden_0, hidden_1, ..., output.
+  """
+  regularizer = tf_keras.regularizers.l2(weight_decay) if weight_decay else None
+  layers = [
+      tf_keras.layers.Dense(
+          max(1, int(round(units * width))),
+          activation='relu',
+          use_bias=hidden_bias,
+          kernel_initializer=tf_keras.initializers.VarianceScaling(
+              scale=2.0, mode='fan_in', distribution='truncated_normal'),
+          kernel_regularizer=regularizer,
+          name=f'hidden_{i}') for i, units in enumerate(hidden_units)
+  ]
+  # TF-Agents' QNetwork output initialisation: small weights, bias -0.2.
+  layers.append(
+      tf_keras.layers.Dense(
+          num_outputs,
+          kernel_initializer=tf_keras.initializers.RandomUniform(-0.03, 0.03),
+          bias_initializer=tf_keras.initializers.Constant(-0.2),
+          kernel_regularizer=regularizer,
+          name='output'))
+  return [wrap(layer) for layer in layers]

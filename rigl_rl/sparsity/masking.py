@@ -1,0 +1,259 @@
+"""Masked layers and the sparse state of one network.
+
+Maskable layers (Dense, Conv2D) are wrapped in tfmot's PruneLowMagnitude, whose
+`mask` variables hold the topology. Speed comes from one invariant instead of
+tfmot's per-call `kernel * mask` assignment: gradients are multiplied by the
+mask before the optimizer sees them, so masked entries keep zero gradients and
+zero Adam moments and the stored kernel stays exactly sparse. The forward pass
+can then use the stored kernel as it is, and the gradient of the loss with
+respect to that kernel is the dense gradient RigL needs.
+"""
+import math
+from typing import Callable, Dict, List, Optional, Sequence
+
+import gin
+import numpy as np
+import tensorflow as tf
+import tf_keras
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.sparsity import allocation
+from rigl_rl.sparsity import updaters
+
+MASKABLE_LAYERS = (tf_keras.layers.Dense, tf_keras.layers.Conv2D)
+
+
+class SparseWrapper(pruning_wrapper.PruneLowMagnitude):
+  """PruneLowMagnitude whose forward pass reads the (already sparse) kernel.
+
+  The mask variables, `pruning_step` and serialisation are tfmot's; mask
+  changes come from a `MaskUpdater` instead of tfmot's per-call top-k.
+  """
+
+  def call(self, inputs, training=None, **kwargs):
+    del training  # Dense and Conv2D do not take it.
+    return self.layer.call(inputs, **kwargs)
+
+  @property
+  def kernel(self) -> tf.Variable:
+    return self.pruning_vars[0][0]
+
+  @property
+  def mask(self) -> tf.Variable:
+    return self.pruning_vars[0][1]
+
+
+def wrap_layer(layer: tf_keras.layers.Layer) -> tf_keras.layers.Layer:
+  """Wraps a maskable layer in a SparseWrapper; returns others unchanged."""
+  if isinstance(layer, MASKABLE_LAYERS):
+    return SparseWrapper(layer, name=f'sparse_{layer.name}')
+  return layer
+
+
+def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
+  """The SparseWrappers of a built network, in a stable order."""
+  layers = [m for m in network.submodules if isinstance(m, SparseWrapper)]
+  names = [layer.layer.name for layer in layers]
+  if len(set(names)) != len(names):
+    raise ValueError(f'maskable layers need unique names, got {names}')
+  return layers
+
+
+def _optimizer_slots(optimizer, variable) -> List[tf.Variable]:
+  if optimizer is None:
+    return []
+  slots = []
+  for slot_name in optimizer.get_slot_names():
+    try:
+      slots.append(optimizer.get_slot(variable, slot_name))
+    except KeyError:
+      pass  # Created lazily at the first step, as zeros.
+  return slots
+
+
+class SparseNetwork:
+  """The masks of one network, mirrored onto its target networks."""
+
+  def __init__(self, name: str, network: tf.Module, updater,
+               target_sparsity: float, sparsities: Dict[str, float],
+               targets: Sequence[tf.Module] = ()):
+    """Creates the sparse state of a built network.
+
+    Args:
+      name: short name used in summaries, e.g. 'q' or 'actor'.
+      network: the online network, already built, holding SparseWrappers.
+      updater: the MaskUpdater that changes this network's masks.
+      target_sparsity: the network's target sparsity S.
+      sparsities: layer name -> allocated (final) sparsity.
+      targets: networks of the same structure that carry the same masks.
+    """
+    self.name = name
+    self.network = network
+    self.updater = updater
+    self.target_sparsity = target_sparsity
+    self.layers = sparse_layers(network)
+    self.sparsities = dict(sparsities)
+    self.target_layers = [sparse_layers(target) for target in targets]
+    for target_layers in self.target_layers:
+      if len(target_layers) != len(self.layers):
+        raise ValueError('target network does not match the online network')
+    self._masks_by_kernel = {
+        layer.kernel.ref(): layer.mask for layer in self.layers
+    }
+
+  @property
+  def layer_names(self) -> List[str]:
+    return [layer.layer.name for layer in self.layers]
+
+  def init_masks(self, rng: np.random.Generator, sparse: bool,
+                 scale_init: bool) -> None:
+    """Places exactly round(s_l * N_l) zeros per layer uniformly at random.
+
+    Args:
+      rng: the run's seeded generator.
+      sparse: False starts from all-ones masks (gradual pruning).
+      scale_init: rescale kernels by 1/sqrt(density), so the initial variance
+        accounts for the active fan-in.
+    """
+    for layer in self.layers:
+      sparsity = self.sparsities[layer.layer.name] if sparse else 0.0
+      size = int(np.prod(layer.mask.shape))
+      flat = np.ones(size, dtype=np.float32)
+      flat[rng.choice(size, int(round(sparsity * size)), replace=False)] = 0.0
+      mask = flat.reshape(layer.mask.shape)
+      density = mask.mean()
+      scale = 1.0 / math.sqrt(density) if scale_init and density > 0 else 1.0
+      layer.mask.assign(mask)
+      layer.kernel.assign(layer.kernel * mask * scale)
+    self.sync_targets()
+
+  def mask_gradients(self, grads_and_vars):
+    """Optimizer gradient transformer: zeroes the gradients of masked entries."""
+    out = []
+    for grad, var in grads_and_vars:
+      mask = self._masks_by_kernel.get(var.ref())
+      out.append((grad if mask is None or grad is None else grad * mask, var))
+    return out
+
+  def set_mask(self, index: int, new_mask: tf.Tensor, optimizer) -> None:
+    """Installs a new mask for layer `index` and keeps every invariant.
+
+    Dropped kernel entries become 0 (grown ones are already 0), and the
+    optimizer slots of every entry not active both before and after are reset.
+    """
+    layer = self.layers[index]
+    kept = layer.mask * new_mask
+    layer.kernel.assign(layer.kernel * kept)
+    for slot in _optimizer_slots(optimizer, layer.kernel):
+      slot.assign(slot * kept)
+    layer.mask.assign(new_mask)
+    for target_layers in self.target_layers:
+      target_layers[index].mask.assign(new_mask)
+      target_layers[index].kernel.assign(target_layers[index].kernel * new_mask)
+
+  def sync_targets(self) -> None:
+    """Copies masks to the targets and zeroes their masked entries."""
+    for target_layers in self.target_layers:
+      for layer, target in zip(self.layers, target_layers):
+        target.mask.assign(layer.mask)
+        target.kernel.assign(target.kernel * layer.mask)
+
+  def set_pruning_step(self, step: int) -> None:
+    """Keeps tfmot's pruning_step equal to the train step."""
+    for layer in self.layers:
+      layer.pruning_step.assign(step)
+
+  def layer_sparsity(self) -> Dict[str, float]:
+    """layer name -> current fraction of masked entries."""
+    return {
+        layer.layer.name: 1.0 - float(tf.reduce_mean(layer.mask))
+        for layer in self.layers
+    }
+
+  def masked_counts(self):
+    """(active, total) entries over the maskable kernels."""
+    active = sum(int(tf.reduce_sum(layer.mask)) for layer in self.layers)
+    total = sum(int(np.prod(layer.mask.shape)) for layer in self.layers)
+    return active, total
+
+
+def count_params(network: tf.Module,
+                 sparse_network: Optional[SparseNetwork] = None):
+  """(active, total) trainable parameters; masked entries are inactive."""
+  total = sum(int(np.prod(v.shape)) for v in network.trainable_variables)
+  if sparse_network is None:
+    return total, total
+  masked_active, masked_total = sparse_network.masked_counts()
+  return total - masked_total + masked_active, total
+
+
+@gin.configurable
+class SparseTraining:
+  """How one network is sparse: target sparsity, allocation and updater.
+
+  Its absence means a dense network.
+  """
+
+  def __init__(self,
+               updater=gin.REQUIRED,
+               sparsity: float = gin.REQUIRED,
+               distribution: str = 'erdos_renyi_kernel',
+               erk_power_scale: float = 1.0,
+               dense_layers: Sequence[str] = (),
+               sparsity_aware_init: bool = True):
+    """Checks and stores the configuration.
+
+    Args:
+      updater: a MaskUpdater, e.g. `@RigL()` in gin.
+      sparsity: the network's target sparsity S in [0, 1).
+      distribution: 'uniform', 'erdos_renyi' or 'erdos_renyi_kernel'.
+      erk_power_scale: exponent on the ERK raw densities.
+      dense_layers: names of layers kept dense and out of the budget.
+      sparsity_aware_init: scale initial weights by 1/sqrt(density) for
+        methods that start sparse.
+
+    Raises:
+      ConfigError: for a sparsity outside [0, 1), an unknown distribution or
+        an updater that is not a MaskUpdater.
+    """
+    allocation.check_sparsity(sparsity)
+    if distribution not in allocation.DISTRIBUTIONS:
+      raise ConfigError(
+          f'unknown sparsity distribution {distribution!r}; use one of '
+          f'{", ".join(allocation.DISTRIBUTIONS)}')
+    if not isinstance(updater, updaters.MaskUpdater):
+      raise ConfigError(
+          f'SparseTraining.updater must be a mask updater such as @RigL(), '
+          f'@SET(), @Static() or @Prune(); got {updater!r}')
+    self.updater = updater
+    self.sparsity = sparsity
+    self.distribution = distribution
+    self.erk_power_scale = erk_power_scale
+    self.dense_layers = tuple(dense_layers)
+    self.sparsity_aware_init = sparsity_aware_init
+
+  @property
+  def method(self) -> str:
+    return self.updater.name
+
+  def attach(self, name: str, network: tf.Module, targets: Sequence[tf.Module],
+             rng: np.random.Generator) -> SparseNetwork:
+    """Allocates sparsity over a built network and initialises its masks."""
+    layers = sparse_layers(network)
+    shapes = {layer.layer.name: tuple(layer.kernel.shape) for layer in layers}
+    sparsities = allocation.layer_sparsities(
+        shapes, self.distribution, self.sparsity, self.erk_power_scale,
+        self.dense_layers)
+    sparse_network = SparseNetwork(name, network, self.updater, self.sparsity,
+                                   sparsities, targets)
+    starts_sparse = self.updater.starts_sparse
+    sparse_network.init_masks(
+        rng, sparse=starts_sparse,
+        scale_init=self.sparsity_aware_init and starts_sparse)
+    return sparse_network
+
+
+def layer_wrapper(sparse: Optional[SparseTraining]) -> Callable:
+  """The layer transform network builders apply: wrap if sparse, else keep."""
+  return wrap_layer if sparse is not None else (lambda layer: layer)

@@ -1,0 +1,2 @@
+"""The run loop, replay memory and run directory."""
+from rigl_rl.training.loop import Runner

@@ -1,0 +1,446 @@
+"""The run loop every agent trains through.
+
+Collecting and training run in one compiled function for many iterations per
+call, because each Python->TF call costs about as much as a small network's
+train step. Chunks stop exactly at the events handled in Python: mask updates,
+logging, evaluation, checkpoints and the end of the run.
+"""
+import json
+import math
+import os
+import signal
+import sys
+import time
+from typing import Callable, Dict, List, Optional
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from rigl_rl.agents import base
+from rigl_rl.envs import factory
+from rigl_rl.errors import ConfigError
+from rigl_rl.training import replay as replay_lib
+from rigl_rl.training import run_dir
+
+
+def _crossed(before: int, after: int, interval: int) -> bool:
+  return after // interval > before // interval
+
+
+def _steps_to_boundary(value: int, interval: int) -> int:
+  """Units from `value` up to the next multiple of `interval`."""
+  return interval - value % interval
+
+
+# root_dir and verbose say where and how loudly, not what: out of the config.
+@gin.configurable(denylist=['root_dir', 'verbose'])
+class Runner:
+  """Builds a run from gin and trains it, resuming from its checkpoints."""
+
+  def __init__(self,
+               root_dir: str,
+               env_name: str = gin.REQUIRED,
+               agent_fn: Callable[..., base.AgentBundle] = gin.REQUIRED,
+               num_env_steps: int = gin.REQUIRED,
+               eval_interval: int = gin.REQUIRED,
+               eval_episodes: int = gin.REQUIRED,
+               checkpoint_interval: int = gin.REQUIRED,
+               seed: int = 0,
+               log_interval: int = 1000,
+               initial_collect_steps: int = 1000,
+               train_every: int = 1,
+               batch_size: int = 128,
+               replay_capacity: int = 100_000,
+               max_checkpoints: int = 3,
+               max_chunk: int = 1000,
+               verbose: bool = True):
+    """Builds environments, agent, replay and checkpointing.
+
+    Args:
+      root_dir: the run directory.
+      env_name: an environment spec for `envs.make_py_environment`.
+      agent_fn: (time_step_spec, action_spec, seed=...) -> AgentBundle.
+      num_env_steps: length of the run in environment steps.
+      eval_interval: env steps between evaluations.
+      eval_episodes: episodes per evaluation.
+      checkpoint_interval: env steps between checkpoints.
+      seed: seeds TensorFlow, masks, environments and the run's generator.
+      log_interval: env steps between progress lines and train summaries.
+      initial_collect_steps: env steps of uniform random actions before
+        training starts.
+      train_every: env steps per train step once training starts.
+      batch_size: transitions per train step.
+      replay_capacity: transitions the replay memory holds.
+      max_checkpoints: checkpoints kept on disk; older ones are deleted.
+      max_chunk: most iterations per compiled call (bounds Ctrl-C latency).
+      verbose: print progress lines.
+
+    Raises:
+      ConfigError: for run lengths that leave no training.
+    """
+    for name, value in (('num_env_steps', num_env_steps),
+                        ('eval_interval', eval_interval),
+                        ('eval_episodes', eval_episodes),
+                        ('checkpoint_interval', checkpoint_interval),
+                        ('log_interval', log_interval),
+                        ('train_every', train_every),
+                        ('batch_size', batch_size),
+                        ('max_chunk', max_chunk)):
+      if value < 1:
+        raise ConfigError(f'Runner.{name} must be >= 1, got {value}')
+    self.total_train_steps = (num_env_steps - initial_collect_steps) // train_every
+    if self.total_train_steps < 1:
+      raise ConfigError(
+          f'num_env_steps={num_env_steps} leaves no training after '
+          f'initial_collect_steps={initial_collect_steps}; raise NUM_ENV_STEPS')
+    self.root_dir = root_dir
+    self.env_name = env_name
+    self.num_env_steps = num_env_steps
+    self.eval_interval = eval_interval
+    self.eval_episodes = eval_episodes
+    self.checkpoint_interval = checkpoint_interval
+    self.log_interval = log_interval
+    self.initial_collect_steps = initial_collect_steps
+    self.train_every = train_every
+    self.batch_size = batch_size
+    self.max_chunk = max_chunk
+    self.seed = seed
+    self.verbose = verbose
+
+    tf.random.set_seed(seed)
+    self.env = factory.make_environment(env_name, seed)
+    self.eval_env = factory.make_environment(env_name, seed + 1)
+    self.bundle = agent_fn(
+        self.env.time_step_spec(), self.env.action_spec(), seed=seed)
+    for target in self.bundle.sparse:
+      target.network.updater.bind(self.total_train_steps)
+    self.replay = replay_lib.UniformReplay(self.env.time_step_spec(),
+                                           self.env.action_spec(),
+                                           replay_capacity)
+    self.rng = tf.random.Generator.from_seed(seed)
+    self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
+    self._episode_return = tf.Variable(0.0, name='episode_return')
+    self._finished_return_sum = tf.Variable(0.0, name='finished_return_sum')
+    self._finished_episodes = tf.Variable(0, dtype=tf.int64,
+                                          name='finished_episodes')
+    # JSON of the evaluations so far, so results survive a resume.
+    self._history = tf.Variable('[]', dtype=tf.string, name='eval_history')
+    self.checkpoint = tf.train.Checkpoint(
+        agent=self.bundle.agent,
+        replay=self.replay,
+        rng=self.rng,
+        env_steps=self.env_steps,
+        episode_return=self._episode_return,
+        finished_return_sum=self._finished_return_sum,
+        finished_episodes=self._finished_episodes,
+        history=self._history)
+    self.checkpoint_manager = tf.train.CheckpointManager(
+        self.checkpoint,
+        os.path.join(root_dir, 'checkpoints'),
+        max_to_keep=max_checkpoints)
+    self.evals: List[List[float]] = []
+    self._last_losses: Dict[str, float] = {}
+    self._interrupted = False
+    self._saved_step: Optional[int] = None
+    self._prepared = False
+    self._resumed = False
+
+  @property
+  def train_step(self) -> int:
+    return int(self.bundle.agent.train_step_counter.numpy())
+
+  # ---------------------------------------------------------------- graph --
+
+  def _collect_step(self, time_step, action):
+    # Orders the env's py_func ops: an action need not read the time step.
+    with tf.control_dependencies(tf.nest.flatten(time_step)):
+      next_time_step = self.env.step(action)
+    self.replay.add(time_step, action, next_time_step)
+    ended = next_time_step.is_last()[0]
+    episode_return = self._episode_return + next_time_step.reward[0]
+    self._finished_return_sum.assign_add(
+        tf.where(ended, episode_return, 0.0))
+    self._finished_episodes.assign_add(tf.cast(ended, tf.int64))
+    self._episode_return.assign(tf.where(ended, 0.0, episode_return))
+    self.env_steps.assign_add(1)
+    # Reset right away so every iteration is one real environment step.
+    return tf.cond(ended, self.env.reset, lambda: next_time_step)
+
+  @tf.function
+  def _collect_chunk(self, iterations):
+    """Uniform random actions, no training (the initial collect)."""
+    time_step = self.env.current_time_step()
+    for _ in tf.range(iterations):
+      action = self.bundle.random_action(time_step, self.rng)
+      time_step = self._collect_step(time_step, action)
+
+  @tf.function
+  def _train_chunk(self, iterations):
+    """`iterations` times: `train_every` env steps, then one train step.
+
+    Returns:
+      The last train step's loss and the batch it trained on.
+    """
+    time_step = self.env.current_time_step()
+    experience = self.replay.sample(self.batch_size, self.rng)
+    loss = tf.constant(0.0)
+    for _ in tf.range(iterations):
+      for _ in range(self.train_every):
+        action = self.bundle.collect_action(time_step, self.env_steps, self.rng)
+        time_step = self._collect_step(time_step, action)
+      experience = self.replay.sample(self.batch_size, self.rng)
+      loss = self.bundle.agent.train(experience).loss
+    return loss, experience
+
+  @tf.function
+  def _evaluate(self, episodes):
+    """Returns of `episodes` full episodes of the evaluation policy."""
+    returns = tf.TensorArray(tf.float32, size=episodes)
+    time_step = self.eval_env.reset()
+    episode_return = tf.constant(0.0)
+    done = tf.constant(0)
+    while done < episodes:
+      action = self.bundle.eval_action(time_step, self.rng)
+      with tf.control_dependencies(tf.nest.flatten(time_step)):
+        time_step = self.eval_env.step(action)
+      episode_return += time_step.reward[0]
+      if time_step.is_last()[0]:
+        returns = returns.write(done, episode_return)
+        done += 1
+        episode_return = tf.constant(0.0)
+        time_step = self.eval_env.reset()
+    return returns.stack()
+
+  # --------------------------------------------------------------- python --
+
+  def _iterations_to_next_event(self) -> int:
+    """Train iterations until the next event, at least 1."""
+    env, t, k = int(self.env_steps.numpy()), self.train_step, self.train_every
+    limits = [self.max_chunk, self.total_train_steps - t]
+    for interval in (self.log_interval, self.eval_interval,
+                     self.checkpoint_interval):
+      limits.append(math.ceil(_steps_to_boundary(env, interval) / k))
+    for target in self.bundle.sparse:
+      window = target.network.updater.window
+      if window is not None:
+        next_update = window.next_update_step(t)
+        if next_update is not None:
+          limits.append(next_update - t)
+    return max(1, min(limits))
+
+  def _dense_gradients(self, target: base.SparseTarget, experience):
+    layers = target.network.layers
+    with tf.GradientTape() as tape:
+      loss = target.loss_fn(experience)
+    grads = tape.gradient(loss, [layer.kernel for layer in layers])
+    return {layer.layer.name: grad for layer, grad in zip(layers, grads)}
+
+  def _update_masks(self, experience) -> None:
+    t = self.train_step
+    for target in self.bundle.sparse:
+      network = target.network
+      network.set_pruning_step(t)
+      if not network.updater.is_update_step(t):
+        continue
+      grads = (self._dense_gradients(target, experience)
+               if network.updater.needs_gradients else None)
+      network.updater.update(t, network, target.optimizer, self.rng, grads)
+
+  def _print(self, message: str) -> None:
+    if self.verbose:
+      print(message, flush=True)
+
+  def _write_train_summaries(self, writer, rate: float) -> None:
+    t = self.train_step
+    with writer.as_default(step=t):
+      count = int(self._finished_episodes.numpy())
+      if count:
+        tf.summary.scalar('Train/AverageReturn',
+                          self._finished_return_sum.numpy() / count)
+        self._finished_return_sum.assign(0.0)
+        self._finished_episodes.assign(0)
+      for name, value in self._last_losses.items():
+        tf.summary.scalar(f'Losses/{name}', value)
+      for name, (active, _) in self.bundle.param_counts().items():
+        tf.summary.scalar(f'Params/{name}/active', active)
+      for target in self.bundle.sparse:
+        network = target.network
+        for layer, sparsity in network.layer_sparsity().items():
+          tf.summary.scalar(f'Sparsity/{network.name}/{layer}', sparsity)
+        active, total = network.masked_counts()
+        tf.summary.scalar(f'Sparsity/{network.name}/total', 1 - active / total)
+        updater = network.updater
+        tf.summary.scalar(f'SparseTraining/{updater.amount_tag}',
+                          updater.amount(t))
+      tf.summary.scalar('Speed/env_steps_per_second', rate)
+
+  def _run_eval(self, writer) -> float:
+    returns = self._evaluate(tf.constant(self.eval_episodes)).numpy()
+    average = float(np.mean(returns))
+    env = int(self.env_steps.numpy())
+    self.evals.append([env, average])
+    with writer.as_default(step=self.train_step):
+      tf.summary.scalar('Eval/AverageReturn', average)
+    self._write_results(finished=False)
+    return average
+
+  def results(self, finished: bool) -> dict:
+    """The content of results.json (DESIGN section 5)."""
+    counts = self.bundle.param_counts()
+    sparsities = [t.network for t in self.bundle.sparse]
+    tail = max(1, math.ceil(0.1 * len(self.evals)))
+    scores = [value for _, value in self.evals[-tail:]]
+    return {
+        'agent': self.bundle.algorithm,
+        'env': self.env_name,
+        'method': self.bundle.method,
+        'sparsity': (max(n.target_sparsity for n in sparsities)
+                     if sparsities else 0.0),
+        'seed': self.seed,
+        'num_env_steps': self.num_env_steps,
+        'env_steps_done': int(self.env_steps.numpy()),
+        'train_steps_done': self.train_step,
+        'finished': finished,
+        'active_params': sum(active for active, _ in counts.values()),
+        'total_params': sum(total for _, total in counts.values()),
+        'layer_sparsity': {
+            n.name: n.layer_sparsity() for n in sparsities
+        },
+        'eval': self.evals,
+        'final_score': float(np.mean(scores)) if scores else None,
+    }
+
+  def _write_results(self, finished: bool) -> None:
+    run_dir.write_json(
+        os.path.join(self.root_dir, run_dir.RESULTS_FILE),
+        self.results(finished))
+
+  def _save(self) -> None:
+    if self._saved_step == self.train_step:
+      return
+    self._saved_step = self.train_step
+    self._history.assign(json.dumps(self.evals))
+    for target in self.bundle.sparse:
+      target.network.set_pruning_step(self.train_step)
+    self.checkpoint_manager.save(checkpoint_number=self.train_step)
+
+  def restore(self) -> bool:
+    """Restores the latest checkpoint, if any. Returns whether it did."""
+    path = self.checkpoint_manager.latest_checkpoint
+    if path is None:
+      return False
+    self.checkpoint.restore(path).assert_existing_objects_matched()
+    self.evals = json.loads(self._history.numpy().decode())
+    self._saved_step = self.train_step
+    return True
+
+  def _on_sigint(self, signum, frame):
+    del signum, frame
+    if self._interrupted:
+      raise KeyboardInterrupt
+    self._interrupted = True
+    print('Interrupt: saving a checkpoint after this chunk '
+          '(press Ctrl-C again to stop at once).', file=sys.stderr, flush=True)
+
+  def prepare(self) -> None:
+    """Claims the run directory and restores its latest checkpoint, if any.
+
+    Raises:
+      ConfigError: if the run directory holds a run of another config.
+    """
+    if self._prepared:
+      return
+    self._resumed = (run_dir.claim(self.root_dir, gin.operative_config_str())
+                     and self.restore())
+    self._prepared = True
+
+  def save_startup_log(self, text: str) -> None:
+    """Appends what libraries printed while the run was built."""
+    with open(os.path.join(self.root_dir, 'startup.log'), 'a') as f:
+      f.write(text)
+
+  def run(self) -> str:
+    """Trains to `num_env_steps`, resuming from the run directory.
+
+    Returns:
+      'finished', or 'interrupted' after Ctrl-C (a checkpoint is saved).
+
+    Raises:
+      ConfigError: if the run directory holds a run of another config.
+    """
+    self.prepare()
+    if self._resumed:
+      self._print(f'Resumed {self.root_dir} at env step '
+                  f'{int(self.env_steps.numpy())}, train step {self.train_step}.')
+    else:
+      self._print(f'Starting {self.bundle.algorithm} ({self.bundle.method}) on '
+                  f'{self.env_name} in {self.root_dir}.')
+    train_writer = tf.summary.create_file_writer(
+        os.path.join(self.root_dir, 'train'))
+    eval_writer = tf.summary.create_file_writer(
+        os.path.join(self.root_dir, 'eval'))
+    previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+    try:
+      status = self._loop(train_writer, eval_writer)
+    finally:
+      signal.signal(signal.SIGINT, previous_handler)
+      train_writer.flush()
+      eval_writer.flush()
+    return status
+
+  @property
+  def done(self) -> bool:
+    return self.train_step >= self.total_train_steps
+
+  def advance(self) -> None:
+    """Runs one compiled chunk up to the next event, then any mask updates."""
+    env = int(self.env_steps.numpy())
+    if env < self.initial_collect_steps:
+      limit = min(self.initial_collect_steps - env, self.max_chunk)
+      for interval in (self.log_interval, self.eval_interval,
+                       self.checkpoint_interval):
+        limit = min(limit, _steps_to_boundary(env, interval))
+      self._collect_chunk(tf.constant(limit))
+      return
+    loss, experience = self._train_chunk(
+        tf.constant(self._iterations_to_next_event()))
+    self._last_losses = {'loss': float(loss.numpy())}
+    self._update_masks(experience)
+
+  def _loop(self, train_writer, eval_writer) -> str:
+    window_start, window_env = time.time(), int(self.env_steps.numpy())
+    # Episodes in flight are not checkpointed: a resumed run starts a new one.
+    self.env.reset()
+    self._episode_return.assign(0.0)
+    while not self.done:
+      before = int(self.env_steps.numpy())
+      self.advance()
+      after = int(self.env_steps.numpy())
+      if _crossed(before, after, self.log_interval):
+        rate = (after - window_env) / max(time.time() - window_start, 1e-9)
+        self._write_train_summaries(train_writer, rate)
+        last = f'{self.evals[-1][1]:.1f}' if self.evals else 'n/a'
+        self._print(
+            f'env step {after}/{self.num_env_steps} '
+            f'({100 * after / self.num_env_steps:.0f}%)  train step '
+            f'{self.train_step}  {rate:.0f} env steps/s  last eval return '
+            f'{last}')
+        window_start, window_env = time.time(), after
+      if _crossed(before, after, self.eval_interval):
+        self._run_eval(eval_writer)
+      if _crossed(before, after, self.checkpoint_interval):
+        self._save()
+      if self._interrupted:
+        self._save()
+        self._write_results(finished=False)
+        self._print(f'Stopped at env step {after}; checkpoint saved. Run the '
+                    'same command to resume.')
+        return 'interrupted'
+    self._save()
+    self._write_results(finished=True)
+    results = self.results(finished=True)
+    self._print(f'Finished {self.root_dir}: final score '
+                f'{results["final_score"]}, active params '
+                f'{results["active_params"]}/{results["total_params"]}.')
+    return 'finished'

@@ -1,0 +1,59 @@
+"""The run directory: its config guard and atomic file writes."""
+import json
+import os
+import tempfile
+
+from rigl_rl.errors import ConfigError
+
+CONFIG_FILE = 'config.gin'
+RESULTS_FILE = 'results.json'
+# What a run writes; a directory holding any of these belongs to a run.
+RUN_FILES = (CONFIG_FILE, RESULTS_FILE, 'checkpoints', 'train', 'eval')
+
+
+def write_atomic(path: str, text: str) -> None:
+  """Writes `text` to `path` so that readers never see a partial file."""
+  directory = os.path.dirname(path) or '.'
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
+  with os.fdopen(fd, 'w') as f:
+    f.write(text)
+  os.replace(tmp, path)
+
+
+def write_json(path: str, data) -> None:
+  write_atomic(path, json.dumps(data, indent=1) + '\n')
+
+
+def claim(root_dir: str, config: str) -> bool:
+  """Makes `root_dir` the home of a run of `config`, or refuses.
+
+  Args:
+    root_dir: the run directory.
+    config: the operative gin config of the run about to start.
+
+  Returns:
+    True if `root_dir` already held a run of the same config (a resume).
+
+  Raises:
+    ConfigError: if `root_dir` holds a run of another config, or run files
+      without a config; nothing on disk is touched then.
+  """
+  path = os.path.join(root_dir, CONFIG_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      if f.read() == config:
+        return True
+    raise ConfigError(
+        f'{root_dir} holds a run of a different configuration (its config is '
+        f'{path}); pass a new --root_dir, or the same gin files and bindings '
+        'to resume that run')
+  if os.path.isdir(root_dir):
+    found = [name for name in RUN_FILES
+             if os.path.exists(os.path.join(root_dir, name))]
+    if found:
+      raise ConfigError(
+          f'{root_dir} holds run files ({", ".join(found)}) but no '
+          f'{CONFIG_FILE}, so it cannot be checked; pass a new --root_dir')
+  os.makedirs(root_dir, exist_ok=True)
+  write_atomic(path, config)
+  return False

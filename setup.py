@@ -1,0 +1,29 @@
+"""Installs rigl_rl: sparse training for deep reinforcement learning."""
+import setuptools
+
+setuptools.setup(
+    name='rigl_rl',
+    version='0.1.0',
+    description='Sparse training (pruning, static, SET, RigL) for TF-Agents DQN, SAC and PPO.',
+    long_description=open('README.md').read(),
+    long_description_content_type='text/markdown',
+    packages=setuptools.find_packages(include=['rigl_rl', 'rigl_rl.*']),
+    scripts=['bin/train'],
+    python_requires='>=3.11,<3.12',
+    # The set in ../shared/DESIGN.md section 2, verified to resolve and import together.
+    install_requires=[
+        'tensorflow>=2.21,<2.22',
+        'tf-keras>=2.21,<2.22',
+        'tf-agents>=0.18,<0.19',
+        'tensorflow-probability>=0.22.1,<0.23',
+        'tensorflow-model-optimization>=0.8.1,<0.9',
+        'gin-config>=0.5,<0.6',
+        'absl-py>=1.4',
+        'gymnasium[classic-control]>=1.0,<2',
+        'tensorboard>=2.21,<2.22',
+        'numpy>=1.26',
+    ],
+    extras_require={
+        'test': ['pytest>=8'],
+    },
+)

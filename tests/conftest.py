@@ -1,0 +1,56 @@
+"""Shared fixtures: Keras 2 before TensorFlow, and a clean gin state per test."""
+import os
+import subprocess
+import sys
+
+import rigl_rl  # pylint: disable=unused-import  # Selects Keras 2 first.
+import gin
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GIN_DIR = os.path.join(REPO, 'gin')
+TRAIN = os.path.join(REPO, 'bin', 'train')
+
+
+@pytest.fixture(autouse=True)
+def clear_gin():
+  gin.clear_config()
+  yield
+  gin.clear_config()
+
+# Small and short, but long enough for evaluations, checkpoints and mask
+# updates (every 50 train steps) to happen.
+SMOKE_BINDINGS = (
+    'NUM_ENV_STEPS = 400',
+    'EVAL_INTERVAL = 200',
+    'EVAL_EPISODES = 2',
+    'CHECKPOINT_INTERVAL = 200',
+    'Runner.initial_collect_steps = 100',
+    'Runner.log_interval = 100',
+    'Runner.batch_size = 32',
+    'mlp_layers.hidden_units = (64, 64)',
+)
+SPARSE_SMOKE_BINDINGS = ('UpdateSchedule.interval = 50',)
+
+
+def smoke_bindings(method):
+  return list(SMOKE_BINDINGS) + (
+      list(SPARSE_SMOKE_BINDINGS) if method != 'dense' else [])
+
+
+def gin_path(name):
+  return os.path.join(GIN_DIR, 'dqn', name)
+
+
+def train_command(root_dir, gin_file, bindings):
+  """The bin/train command line for a run."""
+  return ([sys.executable, TRAIN, f'--root_dir={root_dir}',
+           f'--gin_files={gin_file}'] +
+          [f'--gin_bindings={binding}' for binding in bindings])
+
+
+def run_train(root_dir, gin_file, bindings, timeout=600):
+  """Runs bin/train to completion; returns the CompletedProcess."""
+  return subprocess.run(
+      train_command(root_dir, gin_file, bindings), capture_output=True,
+      text=True, timeout=timeout, cwd=REPO)

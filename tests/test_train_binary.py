@@ -1,0 +1,115 @@
+"""bin/train end to end: every method runs, and bad input stops cleanly."""
+import glob
+import hashlib
+import json
+import os
+
+import pytest
+
+from rigl_rl import sparsity
+from tests import conftest
+
+METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
+  root = str(tmp_path / method)
+  proc = conftest.run_train(root, conftest.gin_path(f'cartpole_{method}.gin'),
+                            conftest.smoke_bindings(method))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert 'env step 400/400' in proc.stdout
+  assert 'env steps/s' in proc.stdout
+  assert os.path.isfile(os.path.join(root, 'config.gin'))
+  assert glob.glob(os.path.join(root, 'checkpoints', 'ckpt-*.index'))
+  for sub in ('train', 'eval'):
+    assert glob.glob(os.path.join(root, sub, 'events.out.tfevents.*')), sub
+  with open(os.path.join(root, 'results.json')) as f:
+    results = json.load(f)
+  assert results['agent'] == 'dqn'
+  assert results['env'] == 'CartPole-v1'
+  assert results['method'] == method
+  assert results['seed'] == 0
+  assert results['num_env_steps'] == 400
+  assert results['finished'] is True
+  assert results['train_steps_done'] == 300
+  assert [step for step, _ in results['eval']] == [200, 400]
+  # Final score: mean of the last 10% of evaluations (here the last one).
+  assert results['final_score'] == results['eval'][-1][1]
+  # 4 -> 64 -> 64 -> 2 with biases.
+  total = 4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
+  assert results['total_params'] == total
+  if method == 'dense':
+    assert results['sparsity'] == 0.0
+    assert results['active_params'] == total
+  else:
+    assert results['sparsity'] == 0.9
+    expected = sparsity.layer_sparsities(
+        {'hidden_0': (4, 64), 'hidden_1': (64, 64), 'output': (64, 2)},
+        'erdos_renyi_kernel', 0.9)
+    # Pruning has reached its targets at 80% of training.
+    for layer, value in results['layer_sparsity']['q'].items():
+      size = {'hidden_0': 256, 'hidden_1': 4096, 'output': 128}[layer]
+      assert value == pytest.approx(round(expected[layer] * size) / size)
+    masked = sum(round(expected[n] * s) for n, s in
+                 (('hidden_0', 256), ('hidden_1', 4096), ('output', 128)))
+    assert results['active_params'] == total - masked
+
+
+def _tree_digest(root):
+  digest = hashlib.sha256()
+  for dirpath, _, files in sorted(os.walk(root)):
+    for name in sorted(files):
+      path = os.path.join(dirpath, name)
+      digest.update(path.encode())
+      with open(path, 'rb') as f:
+        digest.update(f.read())
+  return digest.hexdigest()
+
+
+def _assert_one_line_error(proc, *fragments):
+  assert proc.returncode != 0
+  assert 'Traceback' not in proc.stderr
+  lines = proc.stderr.strip().splitlines()
+  assert len(lines) == 1, proc.stderr
+  assert lines[0].startswith('error: ')
+  for fragment in fragments:
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize('gin_file,bindings,fragments', [
+    ('cartpole_rigl.gin', ['SparseTraining.updater = @Magic()'],
+     ['@Magic()', '@RigL()']),
+    ('cartpole_rigl.gin', ["Runner.env_name = 'Pong-v0'"],
+     ["unknown environment 'Pong-v0'", 'CartPole-v1']),
+    ('cartpole_rigl.gin', ['SPARSITY = 1.0'], ['[0, 1)', 'SPARSITY']),
+    ('cartpole_set.gin', ['SPARSITY = -0.5'], ['[0, 1)']),
+    ('cartpole_nope.gin', [], ['cartpole_nope.gin', 'not found']),
+    ('cartpole_dense.gin', ['dqn_agent.learning_rat = 0.1'],
+     ['learning_rat']),
+    ('cartpole_dense.gin', ['Nope.value = 1'], ['Nope']),
+], ids=['unknown-method', 'unknown-env', 'sparsity-1', 'sparsity-negative',
+        'missing-file', 'unknown-parameter', 'unknown-configurable'])
+def test_bad_input_stops_with_one_line(tmp_path, gin_file, bindings,
+                                       fragments):
+  root = str(tmp_path / 'run')
+  proc = conftest.run_train(root, conftest.gin_path(gin_file), bindings)
+  _assert_one_line_error(proc, *fragments)
+  assert not os.path.exists(root)
+
+
+def test_root_dir_of_another_config_is_refused_and_untouched(tmp_path):
+  root = str(tmp_path / 'run')
+  first = conftest.run_train(root, conftest.gin_path('cartpole_dense.gin'),
+                             conftest.smoke_bindings('dense'))
+  assert first.returncode == 0, first.stderr[-3000:]
+  before = _tree_digest(root)
+  proc = conftest.run_train(root, conftest.gin_path('cartpole_rigl.gin'),
+                            conftest.smoke_bindings('rigl'))
+  _assert_one_line_error(proc, 'different configuration', '--root_dir')
+  assert _tree_digest(root) == before
+  # The same config again is a finished run: it resumes, does nothing more.
+  again = conftest.run_train(root, conftest.gin_path('cartpole_dense.gin'),
+                             conftest.smoke_bindings('dense'))
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert 'Resumed' in again.stdout
