@@ -3,6 +3,8 @@ import glob
 import hashlib
 import json
 import os
+import signal
+import subprocess
 
 import pytest
 
@@ -113,3 +115,32 @@ def test_root_dir_of_another_config_is_refused_and_untouched(tmp_path):
                              conftest.smoke_bindings('dense'))
   assert again.returncode == 0, again.stderr[-3000:]
   assert 'Resumed' in again.stdout
+
+
+def test_ctrl_c_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
+  root = str(tmp_path / 'run')
+  gin_file = conftest.gin_path('cartpole_static.gin')
+  bindings = conftest.smoke_bindings('static') + [
+      'NUM_ENV_STEPS = 5000', 'CHECKPOINT_INTERVAL = 5000']
+  process = subprocess.Popen(
+      conftest.train_command(root, gin_file, bindings), cwd=conftest.REPO,
+      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+  for line in process.stdout:
+    if line.startswith('env step 300/'):  # Training is under way.
+      process.send_signal(signal.SIGINT)
+      break
+  output = process.stdout.read()
+  assert process.wait(timeout=120) == 130
+  assert 'checkpoint saved' in output
+  with open(os.path.join(root, 'results.json')) as f:
+    results = json.load(f)
+  assert results['finished'] is False
+  stopped_at = results['train_steps_done']
+  assert 0 < stopped_at < 4900
+  assert os.path.exists(
+      os.path.join(root, 'checkpoints', f'ckpt-{stopped_at}.index'))
+  proc = conftest.run_train(root, gin_file, bindings)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert f'train step {stopped_at}.' in proc.stdout  # "Resumed ... at ..."
+  with open(os.path.join(root, 'results.json')) as f:
+    assert json.load(f)['finished'] is True

@@ -1,0 +1,34 @@
+"""MLP parameter counts by hand, width multiplier and bias switch."""
+import tf_keras
+
+from rigl_rl.networks import mlp
+
+
+def _count(layers, inputs):
+  model = tf_keras.Sequential(layers)
+  model.build((None, inputs))
+  return model.count_params()
+
+
+def test_paper_mlp_parameter_count():
+  layers = mlp.mlp_layers(2, wrap=lambda layer: layer)
+  assert [layer.name for layer in layers] == ['hidden_0', 'hidden_1', 'output']
+  # 4*512 + 512 + 512*512 + 512 + 512*2 + 2
+  assert _count(layers, 4) == 266_242
+
+
+def test_width_multiplier_and_no_hidden_bias():
+  layers = mlp.mlp_layers(3, wrap=lambda layer: layer, hidden_units=(10, 20),
+                          width=3.0, hidden_bias=False)
+  # 6*30 + 30*60 + (60*3 + 3): hidden layers have no bias, the output keeps it.
+  assert _count(layers, 6) == 6 * 30 + 30 * 60 + 60 * 3 + 3
+
+
+def test_weight_decay_adds_l2_losses():
+  layers = mlp.mlp_layers(2, wrap=lambda layer: layer, hidden_units=(8,),
+                          weight_decay=1e-3)
+  model = tf_keras.Sequential(layers)
+  model.build((None, 4))
+  expected = sum(1e-3 * float((layer.kernel**2).numpy().sum())
+                 for layer in layers)
+  assert abs(float(sum(model.losses)) - expected) < 1e-6

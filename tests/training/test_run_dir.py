@@ -1,0 +1,37 @@
+"""The run directory guard never overwrites another run."""
+import os
+
+import pytest
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.training import run_dir
+
+
+def test_claim_new_then_same_config(tmp_path):
+  root = str(tmp_path / 'run')
+  assert run_dir.claim(root, 'A = 1\n') is False
+  with open(os.path.join(root, 'config.gin')) as f:
+    assert f.read() == 'A = 1\n'
+  assert run_dir.claim(root, 'A = 1\n') is True
+
+
+def test_claim_other_config_refused_untouched(tmp_path):
+  root = str(tmp_path / 'run')
+  run_dir.claim(root, 'A = 1\n')
+  with pytest.raises(ConfigError, match='different configuration'):
+    run_dir.claim(root, 'A = 2\n')
+  with open(os.path.join(root, 'config.gin')) as f:
+    assert f.read() == 'A = 1\n'
+
+
+def test_claim_refuses_run_files_without_config(tmp_path):
+  os.makedirs(tmp_path / 'checkpoints')
+  with pytest.raises(ConfigError, match='no config.gin'):
+    run_dir.claim(str(tmp_path), 'A = 1\n')
+  assert not os.path.exists(tmp_path / 'config.gin')
+
+
+def test_claim_accepts_a_directory_of_other_files(tmp_path):
+  (tmp_path / 'notes.txt').write_text('mine')
+  assert run_dir.claim(str(tmp_path), 'A = 1\n') is False
+  assert (tmp_path / 'notes.txt').read_text() == 'mine'
