@@ -20,6 +20,18 @@ class SparseTarget:
   optimizer: object  # The optimizer whose slots are reset at mask updates.
   loss_fn: Callable[[object], tf.Tensor]  # experience -> gradient source.
 
+  def dense_gradients(self, experience) -> Dict[str, tf.Tensor]:
+    """layer name -> gradient of the loss for every kernel entry.
+
+    Masked entries are stored as exact zeros and the forward pass reads the
+    stored kernel, so this is the dense gradient RigL grows by.
+    """
+    layers = self.network.layers
+    with tf.GradientTape() as tape:
+      loss = self.loss_fn(experience)
+    grads = tape.gradient(loss, [layer.kernel for layer in layers])
+    return {layer.layer.name: grad for layer, grad in zip(layers, grads)}
+
 
 @dataclasses.dataclass
 class AgentBundle:

@@ -215,37 +215,39 @@ class Runner:
   # --------------------------------------------------------------- python --
 
   def _iterations_to_next_event(self) -> int:
-    """Train iterations until the next event, at least 1."""
-    env, t, k = int(self.env_steps.numpy()), self.train_step, self.train_every
-    limits = [self.max_chunk, self.total_train_steps - t]
+    """Loop iterations until the next event, at least 1.
+
+    An iteration is one env step while collecting initially, and
+    `train_every` env steps plus one train step after that.
+    """
+    env, t = int(self.env_steps.numpy()), self.train_step
+    collecting = env < self.initial_collect_steps
+    env_steps_per_iteration = 1 if collecting else self.train_every
+    limits = [
+        self.max_chunk,
+        (self.initial_collect_steps - env) if collecting else
+        (self.total_train_steps - t),
+    ]
     for interval in (self.log_interval, self.eval_interval,
                      self.checkpoint_interval):
-      limits.append(math.ceil(_steps_to_boundary(env, interval) / k))
-    for target in self.bundle.sparse:
+      limits.append(
+          math.ceil(_steps_to_boundary(env, interval) / env_steps_per_iteration))
+    for target in [] if collecting else self.bundle.sparse:
       window = target.network.updater.window
-      if window is not None:
-        next_update = window.next_update_step(t)
-        if next_update is not None:
-          limits.append(next_update - t)
+      next_update = window and window.next_update_step(t)
+      if next_update is not None:
+        limits.append(next_update - t)
     return max(1, min(limits))
-
-  def _dense_gradients(self, target: base.SparseTarget, experience):
-    layers = target.network.layers
-    with tf.GradientTape() as tape:
-      loss = target.loss_fn(experience)
-    grads = tape.gradient(loss, [layer.kernel for layer in layers])
-    return {layer.layer.name: grad for layer, grad in zip(layers, grads)}
 
   def _update_masks(self, experience) -> None:
     t = self.train_step
     for target in self.bundle.sparse:
       network = target.network
       network.set_pruning_step(t)
-      if not network.updater.is_update_step(t):
-        continue
-      grads = (self._dense_gradients(target, experience)
-               if network.updater.needs_gradients else None)
-      network.updater.update(t, network, target.optimizer, self.rng, grads)
+      if network.updater.is_update_step(t):
+        grads = (target.dense_gradients(experience)
+                 if network.updater.needs_gradients else None)
+        network.updater.update(t, network, target.optimizer, self.rng, grads)
 
   def _print(self, message: str) -> None:
     if self.verbose:
@@ -395,16 +397,11 @@ class Runner:
 
   def advance(self) -> None:
     """Runs one compiled chunk up to the next event, then any mask updates."""
-    env = int(self.env_steps.numpy())
-    if env < self.initial_collect_steps:
-      limit = min(self.initial_collect_steps - env, self.max_chunk)
-      for interval in (self.log_interval, self.eval_interval,
-                       self.checkpoint_interval):
-        limit = min(limit, _steps_to_boundary(env, interval))
-      self._collect_chunk(tf.constant(limit))
+    iterations = tf.constant(self._iterations_to_next_event())
+    if int(self.env_steps.numpy()) < self.initial_collect_steps:
+      self._collect_chunk(iterations)
       return
-    loss, experience = self._train_chunk(
-        tf.constant(self._iterations_to_next_event()))
+    loss, experience = self._train_chunk(iterations)
     self._last_losses = {'loss': float(loss.numpy())}
     self._update_masks(experience)
 
