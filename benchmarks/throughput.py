@@ -23,7 +23,6 @@ import rigl_rl  # pylint: disable=g-import-not-at-top,unused-import  # Keras 2 f
 from absl import app
 from absl import flags
 import gin
-import tensorflow as tf
 from tf_agents.drivers import dynamic_step_driver
 from tf_agents.environments import tf_py_environment
 from tf_agents.policies import random_tf_policy

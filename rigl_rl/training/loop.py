@@ -277,7 +277,7 @@ class Runner:
                           updater.amount(t))
       tf.summary.scalar('Speed/env_steps_per_second', rate)
 
-  def _run_eval(self, writer) -> float:
+  def _run_eval(self, writer) -> None:
     returns = self._evaluate(tf.constant(self.eval_episodes)).numpy()
     average = float(np.mean(returns))
     env = int(self.env_steps.numpy())
@@ -285,20 +285,19 @@ class Runner:
     with writer.as_default(step=self.train_step):
       tf.summary.scalar('Eval/AverageReturn', average)
     self._write_results(finished=False)
-    return average
 
   def results(self, finished: bool) -> dict:
     """The content of results.json (DESIGN section 5)."""
     counts = self.bundle.param_counts()
-    sparsities = [t.network for t in self.bundle.sparse]
+    networks = [target.network for target in self.bundle.sparse]
     tail = max(1, math.ceil(0.1 * len(self.evals)))
     scores = [value for _, value in self.evals[-tail:]]
     return {
         'agent': self.bundle.algorithm,
         'env': self.env_name,
         'method': self.bundle.method,
-        'sparsity': (max(n.target_sparsity for n in sparsities)
-                     if sparsities else 0.0),
+        'sparsity': (max(n.target_sparsity for n in networks)
+                     if networks else 0.0),
         'seed': self.seed,
         'num_env_steps': self.num_env_steps,
         'env_steps_done': int(self.env_steps.numpy()),
@@ -306,9 +305,7 @@ class Runner:
         'finished': finished,
         'active_params': sum(active for active, _ in counts.values()),
         'total_params': sum(total for _, total in counts.values()),
-        'layer_sparsity': {
-            n.name: n.layer_sparsity() for n in sparsities
-        },
+        'layer_sparsity': {n.name: n.layer_sparsity() for n in networks},
         'eval': self.evals,
         'final_score': float(np.mean(scores)) if scores else None,
     }
@@ -323,8 +320,6 @@ class Runner:
       return
     self._saved_step = self.train_step
     self._history.assign(json.dumps(self.evals))
-    for target in self.bundle.sparse:
-      target.network.set_pruning_step(self.train_step)
     self.checkpoint_manager.save(checkpoint_number=self.train_step)
 
   def restore(self) -> bool:
@@ -437,7 +432,8 @@ class Runner:
     self._save()
     self._write_results(finished=True)
     results = self.results(finished=True)
+    score = results['final_score']
     self._print(f'Finished {self.root_dir}: final score '
-                f'{results["final_score"]}, active params '
+                f'{"n/a" if score is None else f"{score:.1f}"}, active params '
                 f'{results["active_params"]}/{results["total_params"]}.')
     return 'finished'
