@@ -6,6 +6,7 @@ import gin
 import pytest
 
 from rigl_rl import config
+from rigl_rl import training
 from tests.conftest import GIN_DIR
 
 ALL_FILES = sorted(glob.glob(os.path.join(GIN_DIR, '**', '*.gin'),
@@ -40,3 +41,18 @@ def test_run_config_names_method_and_macros(path):
       gin.query_parameter('dqn_agent.sparse')
   else:
     assert gin.query_parameter('%SPARSITY') == 0.9
+
+
+@pytest.mark.parametrize('path', RUN_FILES,
+                         ids=[os.path.relpath(p, GIN_DIR) for p in RUN_FILES])
+def test_run_config_builds(path, tmp_path):
+  config.parse([path], [])
+  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  method = os.path.basename(path)[:-len('.gin')].split('_')[-1]
+  assert runner.bundle.method == method
+  active, total = runner.bundle.param_counts()['q']
+  if method in ('dense', 'prune'):  # Pruning starts dense.
+    assert active == total
+  else:
+    assert active < 0.2 * total
+  assert not os.path.exists(tmp_path / 'run')  # Building writes nothing.
