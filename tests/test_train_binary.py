@@ -7,6 +7,7 @@ import signal
 import subprocess
 
 import pytest
+import tensorflow as tf
 
 from rigl_rl import sparsity
 from tests import conftest
@@ -24,8 +25,16 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
   assert 'env steps/s' in proc.stdout
   assert os.path.isfile(os.path.join(root, 'config.gin'))
   assert glob.glob(os.path.join(root, 'checkpoints', 'ckpt-*.index'))
-  for sub in ('train', 'eval'):
-    assert glob.glob(os.path.join(root, sub, 'events.out.tfevents.*')), sub
+  assert _event_tags(os.path.join(root, 'eval')) == {'Eval/AverageReturn'}
+  train_tags = _event_tags(os.path.join(root, 'train'))
+  expected = {'Train/AverageReturn', 'Losses/loss', 'Params/q/active',
+              'Speed/env_steps_per_second'}
+  if method != 'dense':
+    expected |= {'Sparsity/q/hidden_0', 'Sparsity/q/hidden_1',
+                 'Sparsity/q/output', 'Sparsity/q/total',
+                 'SparseTraining/pruning_progress' if method == 'prune' else
+                 'SparseTraining/drop_fraction'}
+  assert train_tags == expected
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
   assert results['agent'] == 'dqn'
@@ -56,6 +65,14 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
     masked = sum(round(expected[n] * s) for n, s in
                  (('hidden_0', 256), ('hidden_1', 4096), ('output', 128)))
     assert results['active_params'] == total - masked
+
+
+def _event_tags(directory):
+  tags = set()
+  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(value.tag for value in event.summary.value)
+  return tags
 
 
 def _tree_digest(root):
