@@ -52,8 +52,17 @@ def wrap_layer(layer: tf_keras.layers.Layer) -> tf_keras.layers.Layer:
 
 
 def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
-  """The SparseWrappers of a built network, in a stable order."""
-  layers = [m for m in network.submodules if isinstance(m, SparseWrapper)]
+  """The SparseWrappers of a built network, in layer order."""
+
+  def visit(module):
+    if isinstance(module, SparseWrapper):
+      return [module]
+    children = getattr(module, 'layers', None)
+    if children is None:  # Not a Keras model: tf.Module's traversal order.
+      return [m for m in module.submodules if isinstance(m, SparseWrapper)]
+    return [layer for child in children for layer in visit(child)]
+
+  layers = visit(network)
   names = [layer.layer.name for layer in layers]
   if len(set(names)) != len(names):
     raise ValueError(f'maskable layers need unique names, got {names}')

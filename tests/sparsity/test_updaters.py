@@ -184,3 +184,46 @@ def test_pruning_reaches_the_target_at_end_step():
   _assert_exactly_sparse(setup)
   setup.train()
   _assert_exactly_sparse(setup)
+
+
+def test_conv_layers_are_masked_and_updated_like_dense_ones():
+  tf.random.set_seed(0)
+  model = tf_keras.Sequential([
+      masking.wrap_layer(tf_keras.layers.Conv2D(8, 3, name='conv')),
+      tf_keras.layers.Flatten(),
+      masking.wrap_layer(tf_keras.layers.Dense(4, name='output')),
+  ])
+  model.build((None, 6, 6, 2))
+  updater = _rigl(0.5)
+  net = sparsity.SparseTraining(updater=updater, sparsity=0.8).attach(
+      'q', model, [], np.random.default_rng(0))
+  updater.bind(100)
+  assert net.layer_names == ['conv', 'output']
+  conv = net.layers[0]
+  assert tuple(conv.mask.shape) == (3, 3, 2, 8)
+  expected = sparsity.layer_sparsities(
+      {'conv': (3, 3, 2, 8), 'output': (128, 4)}, 'erdos_renyi_kernel', 0.8)
+  assert net.sparsities == pytest.approx(expected)
+  optimizer = tf_keras.optimizers.legacy.Adam(
+      1e-2, gradient_transformers=[net.mask_gradients])
+  x, y = tf.random.normal([16, 6, 6, 2]), tf.random.normal([16, 4])
+  kernels = [layer.kernel for layer in net.layers]
+
+  def loss():
+    return tf.reduce_mean(tf.square(model(x) - y))
+
+  for _ in range(3):
+    with tf.GradientTape() as tape:
+      value = loss()
+    optimizer.apply_gradients(zip(tape.gradient(value, model.trainable_variables),
+                                  model.trainable_variables))
+  before = [layer.mask.numpy().copy() for layer in net.layers]
+  with tf.GradientTape() as tape:
+    value = loss()
+  grads = dict(zip(net.layer_names, tape.gradient(value, kernels)))
+  updater.update(10, net, optimizer, tf.random.Generator.from_seed(0), grads)
+  for layer, old in zip(net.layers, before):
+    assert layer.mask.numpy().sum() == old.sum()
+  assert not np.array_equal(conv.mask.numpy(), before[0])
+  for layer in net.layers:
+    assert np.all(layer.kernel.numpy()[layer.mask.numpy() == 0] == 0.0)
