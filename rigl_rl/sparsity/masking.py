@@ -28,7 +28,8 @@ class SparseWrapper(pruning_wrapper.PruneLowMagnitude):
   """PruneLowMagnitude whose forward pass reads the (already sparse) kernel.
 
   The mask variables, `pruning_step` and serialisation are tfmot's; mask
-  changes come from a `MaskUpdater` instead of tfmot's per-call top-k.
+  changes come from a `MaskUpdater` instead of tfmot's per-call top-k, so the
+  wrapper's own `pruning_schedule` is never consulted.
   """
 
   def call(self, inputs, training=None, **kwargs):
