@@ -38,6 +38,8 @@ def claim(root_dir: str, config: str) -> bool:
     ConfigError: if `root_dir` holds a run of another config, or run files
       without a config; nothing on disk is touched then.
   """
+  if os.path.exists(root_dir) and not os.path.isdir(root_dir):
+    raise ConfigError(f'--root_dir {root_dir} is a file; pass a directory')
   path = os.path.join(root_dir, CONFIG_FILE)
   if os.path.exists(path):
     with open(path) as f:

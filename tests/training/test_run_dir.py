@@ -35,3 +35,11 @@ def test_claim_accepts_a_directory_of_other_files(tmp_path):
   (tmp_path / 'notes.txt').write_text('mine')
   assert run_dir.claim(str(tmp_path), 'A = 1\n') is False
   assert (tmp_path / 'notes.txt').read_text() == 'mine'
+
+
+def test_claim_refuses_a_file(tmp_path):
+  path = tmp_path / 'run'
+  path.write_text('mine')
+  with pytest.raises(ConfigError, match='is a file'):
+    run_dir.claim(str(path), 'A = 1\n')
+  assert path.read_text() == 'mine'
