@@ -1,5 +1,7 @@
 """The run directory guard never overwrites another run."""
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -43,3 +45,19 @@ def test_claim_refuses_a_file(tmp_path):
   with pytest.raises(ConfigError, match='is a file'):
     run_dir.claim(str(path), 'A = 1\n')
   assert path.read_text() == 'mine'
+
+
+def test_a_run_in_use_by_a_live_process_is_refused(tmp_path):
+  root = str(tmp_path / 'run')
+  run_dir.claim(root, 'A = 1\n')
+  other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+  try:
+    (tmp_path / 'run' / run_dir.LOCK_FILE).write_text(str(other.pid))
+    with pytest.raises(ConfigError, match=f'in use by process {other.pid}'):
+      run_dir.claim(root, 'A = 1\n')
+  finally:
+    other.kill()
+    other.wait()
+  # The holder is dead now (as after a SIGKILL): its lock is taken over.
+  assert run_dir.claim(root, 'A = 1\n') is True
+  assert (tmp_path / 'run' / run_dir.LOCK_FILE).read_text() == str(os.getpid())
