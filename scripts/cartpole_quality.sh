@@ -3,17 +3,18 @@
 # sparse methods at 90% ERK, seeds 0..2, one run after another (~15 min each
 # on a 2-core CPU). Finished runs are skipped on a rerun (they resume as done).
 #   scripts/cartpole_quality.sh /tmp/cartpole_quality [seeds...]
-set -euo pipefail
+set -euo pipefail  # Logs are appended: a rerun never truncates a live run's log.
 cd "$(dirname "$0")/.."
 out=${1:-/tmp/cartpole_quality}
 shift || true
 seeds=${*:-0 1 2}
+mkdir -p "$out"
 for seed in $seeds; do
   for method in dense prune static set rigl; do
     bin/train --root_dir="$out/${method}_seed$seed" \
       --gin_files="gin/dqn/cartpole_$method.gin" \
-      --gin_bindings="SEED = $seed" > "$out/${method}_seed$seed.log" 2>&1 ||
-      { mkdir -p "$out"; echo "run $method seed $seed failed: see $out/${method}_seed$seed.log"; }
+      --gin_bindings="SEED = $seed" >> "$out/${method}_seed$seed.log" 2>&1 ||
+      echo "run $method seed $seed failed: see $out/${method}_seed$seed.log"
   done
 done
 python - "$out" <<'PY'

@@ -19,6 +19,10 @@ def write_atomic(path: str, text: str) -> None:
   fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-')
   with os.fdopen(fd, 'w') as f:
     f.write(text)
+  # mkstemp makes 0600 files; give the usual umask-based mode instead.
+  umask = os.umask(0)
+  os.umask(umask)
+  os.chmod(tmp, 0o666 & ~umask)
   os.replace(tmp, path)
 
 

@@ -12,8 +12,12 @@ from rigl_rl.training import run_dir
 def test_claim_new_then_same_config(tmp_path):
   root = str(tmp_path / 'run')
   assert run_dir.claim(root, 'A = 1\n') is False
-  with open(os.path.join(root, 'config.gin')) as f:
+  path = os.path.join(root, 'config.gin')
+  with open(path) as f:
     assert f.read() == 'A = 1\n'
+  umask = os.umask(0)
+  os.umask(umask)
+  assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
   assert run_dir.claim(root, 'A = 1\n') is True
 
 
