@@ -52,18 +52,34 @@ def wrap_layer(layer: tf_keras.layers.Layer) -> tf_keras.layers.Layer:
   return layer
 
 
-def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
-  """The SparseWrappers of a built network, in layer order."""
+def maskable_layers(network: tf.Module) -> List[tf_keras.layers.Layer]:
+  """The Dense and Conv2D layers of a built network, wrapped or not, in order.
+
+  A wrapped layer appears as its SparseWrapper.
+  """
 
   def visit(module):
-    if isinstance(module, SparseWrapper):
+    if isinstance(module, (SparseWrapper,) + MASKABLE_LAYERS):
       return [module]
     children = getattr(module, 'layers', None)
     if children is None:  # Not a Keras model: tf.Module's traversal order.
-      return [m for m in module.submodules if isinstance(m, SparseWrapper)]
+      found = [
+          m for m in module.submodules
+          if isinstance(m, (SparseWrapper,) + MASKABLE_LAYERS)
+      ]
+      wrapped = {id(m.layer) for m in found if isinstance(m, SparseWrapper)}
+      return [m for m in found if id(m) not in wrapped]
     return [layer for child in children for layer in visit(child)]
 
-  layers = visit(network)
+  return visit(network)
+
+
+def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
+  """The SparseWrappers of a built network, in layer order."""
+  layers = [
+      layer for layer in maskable_layers(network)
+      if isinstance(layer, SparseWrapper)
+  ]
   names = [layer.layer.name for layer in layers]
   if len(set(names)) != len(names):
     raise ValueError(f'maskable layers need unique names, got {names}')
