@@ -1,12 +1,15 @@
 """Parsing gin files and bindings, with errors a user can act on."""
 import logging
 import os
+import re
 from typing import Sequence
 
 import gin
 
 # Registers every configurable the gin files may name.
 import rigl_rl.agents  # pylint: disable=unused-import
+import rigl_rl.analysis  # pylint: disable=unused-import
+import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training  # pylint: disable=unused-import
 from rigl_rl.errors import ConfigError
@@ -38,6 +41,11 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     if 'matching reference' in str(e):
       hint = ('; mask updaters are @Static(), @SET(), @RigL() and @Prune(), '
               'agents @dqn_agent')
+    macro = re.search(r"No bindings specified for '(\w+)/gin.macro'", str(e))
+    if macro:
+      raise ConfigError(
+          f'gin macro {macro.group(1)} has no value; set it with '
+          f"--gin_bindings='{macro.group(1)} = ...'") from e
     raise ConfigError(f'gin: {one_line(e)}{hint}') from e
   finally:
     logging.disable(logging.NOTSET)

@@ -34,13 +34,34 @@ class SparseTarget:
 
 
 @dataclasses.dataclass
+class TrainedNetwork:
+  """A network the agent trains, with what diagnostics and baselines need.
+
+  Attributes:
+    name: short name used in summaries and checkpoints, e.g. 'q'.
+    network: the online network, a sequential Keras network.
+    optimizer: the optimizer that trains it.
+    per_example_loss: experience -> [batch] losses, whose mean is the
+      agent's loss for this network (without regularisation).
+    inputs: experience -> the network's inputs.
+    outputs_are_values: whether the outputs are Q-values (Q statistics).
+  """
+  name: str
+  network: tf.Module
+  optimizer: object
+  per_example_loss: Callable[[object], tf.Tensor]
+  inputs: Callable[[object], tf.Tensor]
+  outputs_are_values: bool
+
+
+@dataclasses.dataclass
 class AgentBundle:
   """An agent with its acting functions and its sparse state.
 
   Attributes:
     agent: the TF-Agents agent; `agent.train(experience)` does one step.
     algorithm: 'dqn', 'sac' or 'ppo', for results.json.
-    networks: name -> online network (parameter counts).
+    trained: every network the agent trains.
     sparse: one entry per sparse network; empty for a dense agent.
     collect_action: exploration policy used while collecting.
     eval_action: evaluation policy.
@@ -48,7 +69,7 @@ class AgentBundle:
   """
   agent: tf_agent.TFAgent
   algorithm: str
-  networks: Dict[str, tf.Module]
+  trained: List[TrainedNetwork]
   sparse: List[SparseTarget]
   collect_action: CollectFn
   eval_action: ActFn
@@ -57,8 +78,13 @@ class AgentBundle:
   @property
   def method(self) -> str:
     """The sparse-training method, or 'dense' when nothing is masked."""
-    methods = {target.network.updater.name for target in self.sparse}
+    methods = {target.network.method for target in self.sparse}
     return '+'.join(sorted(methods)) if methods else 'dense'
+
+  @property
+  def networks(self) -> Dict[str, tf.Module]:
+    """name -> online network."""
+    return {trained.name: trained.network for trained in self.trained}
 
   def param_counts(self) -> Dict[str, tuple]:
     """name -> (active, total) trainable parameters of each online network."""

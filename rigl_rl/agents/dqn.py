@@ -1,5 +1,4 @@
 """DQN through TF-Agents' DqnAgent, with an optionally sparse Q-network."""
-from typing import Optional
 
 import gin
 import numpy as np
@@ -25,7 +24,7 @@ def dqn_agent(time_step_spec,
               action_spec,
               seed: int,
               network_fn=mlp.mlp_layers,
-              sparse: Optional[masking.SparseTraining] = None,
+              sparse=None,
               learning_rate: float = 1e-3,
               adam_epsilon: float = 1e-8,
               gamma: float = 0.99,
@@ -42,7 +41,8 @@ def dqn_agent(time_step_spec,
     action_spec: a scalar discrete action spec.
     seed: seeds the mask placement.
     network_fn: (num_outputs, wrap) -> list of Keras layers.
-    sparse: how the Q-network is sparse; None for dense.
+    sparse: how the Q-network is sparse (`SparseTraining` or
+      `LotteryTicket`); None for dense.
     learning_rate: Adam learning rate.
     adam_epsilon: Adam epsilon.
     gamma: discount.
@@ -98,6 +98,18 @@ def dqn_agent(time_step_spec,
             sparse_q, optimizer,
             lambda experience: agent.loss(experience, training=True).loss))
 
+  def per_example_loss(experience):
+    # DqnAgent's loss before it averages over the batch (replayed starts are
+    # never LAST, so no example is masked out).
+    q_values, _ = q_network(experience.time_step.observation, training=False)
+    q = tf.gather(q_values, experience.action_step.action, batch_dims=1)
+    next_step = experience.next_time_step
+    next_q, _ = target_network(next_step.observation, training=False)
+    targets = tf.stop_gradient(
+        next_step.reward +
+        gamma * next_step.discount * tf.reduce_max(next_q, axis=-1))
+    return _TD_LOSSES[td_loss](targets, q)
+
   def greedy(time_step):
     q_values, _ = q_network(
         time_step.observation, step_type=time_step.step_type, training=False)
@@ -124,7 +136,15 @@ def dqn_agent(time_step_spec,
   return base.AgentBundle(
       agent=agent,
       algorithm='dqn',
-      networks={'q': q_network},
+      trained=[
+          base.TrainedNetwork(
+              name='q',
+              network=q_network,
+              optimizer=optimizer,
+              per_example_loss=per_example_loss,
+              inputs=lambda experience: experience.time_step.observation,
+              outputs_are_values=True)
+      ],
       sparse=sparse_targets,
       collect_action=collect_action,
       eval_action=eval_action,

@@ -74,6 +74,11 @@ def maskable_layers(network: tf.Module) -> List[tf_keras.layers.Layer]:
   return visit(network)
 
 
+def layer_name(layer: tf_keras.layers.Layer) -> str:
+  """The name of a maskable layer, seen through its SparseWrapper if any."""
+  return layer.layer.name if isinstance(layer, SparseWrapper) else layer.name
+
+
 def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
   """The SparseWrappers of a built network, in layer order."""
   layers = [
@@ -86,7 +91,7 @@ def sparse_layers(network: tf.Module) -> List[SparseWrapper]:
   return layers
 
 
-def _optimizer_slots(optimizer, variable) -> List[tf.Variable]:
+def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
   if optimizer is None:
     return []
   slots = []
@@ -103,7 +108,7 @@ class SparseNetwork:
 
   def __init__(self, name: str, network: tf.Module, updater,
                target_sparsity: float, sparsities: Dict[str, float],
-               targets: Sequence[tf.Module] = ()):
+               targets: Sequence[tf.Module] = (), method: str = ''):
     """Creates the sparse state of a built network.
 
     Args:
@@ -113,8 +118,10 @@ class SparseNetwork:
       target_sparsity: the network's target sparsity S.
       sparsities: layer name -> allocated (final) sparsity.
       targets: networks of the same structure that carry the same masks.
+      method: the method named in results; empty means the updater's name.
     """
     self.name = name
+    self.method = method or updater.name
     self.network = network
     self.updater = updater
     self.target_sparsity = target_sparsity
@@ -127,6 +134,12 @@ class SparseNetwork:
     self._masks_by_kernel = {
         layer.kernel.ref(): layer.mask for layer in self.layers
     }
+    # Which connections have been active at any time (checkpointed).
+    self.ever_active = [
+        tf.Variable(tf.zeros(layer.mask.shape, tf.bool), trainable=False,
+                    name=f'{layer.layer.name}_ever_active')
+        for layer in self.layers
+    ]
 
   @property
   def layer_names(self) -> List[str]:
@@ -142,6 +155,7 @@ class SparseNetwork:
       scale_init: rescale kernels by 1/sqrt(density), so the initial variance
         accounts for the active fan-in.
     """
+    masks = []
     for layer in self.layers:
       sparsity = self.sparsities[layer.layer.name] if sparse else 0.0
       size = int(np.prod(layer.mask.shape))
@@ -149,10 +163,28 @@ class SparseNetwork:
       flat[rng.choice(size, int(round(sparsity * size)), replace=False)] = 0.0
       mask = flat.reshape(layer.mask.shape)
       density = mask.mean()
-      scale = 1.0 / math.sqrt(density) if scale_init and density > 0 else 1.0
+      if scale_init and density > 0:
+        layer.kernel.assign(layer.kernel / math.sqrt(density))
+      masks.append(mask)
+    self.install_masks(masks)
+
+  def install_masks(self, masks: Sequence[np.ndarray]) -> None:
+    """Sets every layer's mask, zeroes masked kernel entries, syncs targets."""
+    for index, (layer, mask) in enumerate(zip(self.layers, masks)):
       layer.mask.assign(mask)
-      layer.kernel.assign(layer.kernel * mask * scale)
+      layer.kernel.assign(layer.kernel * mask)
+      self._record_active(index)
     self.sync_targets()
+
+  def _record_active(self, index: int) -> None:
+    self.ever_active[index].assign(
+        self.ever_active[index] | (self.layers[index].mask > 0))
+
+  def ever_active_fraction(self) -> float:
+    """Fraction of maskable entries that have been active at some time."""
+    ever = sum(int(tf.reduce_sum(tf.cast(e, tf.int64)))
+               for e in self.ever_active)
+    return ever / sum(int(np.prod(e.shape)) for e in self.ever_active)
 
   def mask_gradients(self, grads_and_vars):
     """Optimizer gradient transformer: zeroes the gradients of masked entries."""
@@ -171,9 +203,10 @@ class SparseNetwork:
     layer = self.layers[index]
     kept = layer.mask * new_mask
     layer.kernel.assign(layer.kernel * kept)
-    for slot in _optimizer_slots(optimizer, layer.kernel):
+    for slot in optimizer_slots(optimizer, layer.kernel):
       slot.assign(slot * kept)
     layer.mask.assign(new_mask)
+    self._record_active(index)
     for target_layers in self.target_layers:
       target_layers[index].mask.assign(new_mask)
       target_layers[index].kernel.assign(target_layers[index].kernel * new_mask)
@@ -280,6 +313,10 @@ class SparseTraining:
     return sparse_network
 
 
-def layer_wrapper(sparse: Optional[SparseTraining]) -> Callable:
-  """The layer transform network builders apply: wrap if sparse, else keep."""
+def layer_wrapper(sparse) -> Callable:
+  """The layer transform network builders apply: wrap if sparse, else keep.
+
+  Args:
+    sparse: a SparseTraining or LotteryTicket, or None for a dense network.
+  """
   return wrap_layer if sparse is not None else (lambda layer: layer)

@@ -11,15 +11,18 @@ import os
 import signal
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import gin
 import numpy as np
 import tensorflow as tf
 
 from rigl_rl.agents import base
+from rigl_rl.analysis import diagnostics as diagnostics_lib
+from rigl_rl.baselines import plasticity
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
+from rigl_rl.sparsity import flops
 from rigl_rl.training import replay as replay_lib
 from rigl_rl.training import run_dir
 
@@ -54,6 +57,8 @@ class Runner:
                replay_capacity: int = 100_000,
                max_checkpoints: int = 3,
                max_chunk: int = 1000,
+               diagnostics: Optional[diagnostics_lib.Diagnostics] = None,
+               plasticity_baselines: Sequence[plasticity.Intervention] = (),
                verbose: bool = True):
     """Builds environments, agent, replay and checkpointing.
 
@@ -74,6 +79,10 @@ class Runner:
       replay_capacity: transitions the replay memory holds.
       max_checkpoints: checkpoints kept on disk; older ones are deleted.
       max_chunk: most iterations per compiled call (bounds Ctrl-C latency).
+      diagnostics: what to compute inside the networks, and how often; None
+        computes nothing.
+      plasticity_baselines: interventions such as `@Reset()` or `@ReDo()`
+        applied to every trained network on their schedule.
       verbose: print progress lines.
 
     Raises:
@@ -106,6 +115,8 @@ class Runner:
     self.batch_size = batch_size
     self.max_chunk = max_chunk
     self.seed = seed
+    self.diagnostics = diagnostics
+    self.plasticity_baselines = list(plasticity_baselines)
     self.verbose = verbose
 
     tf.random.set_seed(seed)
@@ -126,6 +137,15 @@ class Runner:
                                           name='finished_episodes')
     # JSON of the evaluations so far, so results survive a resume.
     self._history = tf.Variable('[]', dtype=tf.string, name='eval_history')
+    self._train_flops = tf.Variable(0.0, dtype=tf.float64, name='train_flops')
+    self._layer_costs = {
+        trained.name: flops.layer_costs(trained.network)
+        for trained in self.bundle.trained
+    }
+    extra = {}
+    if diagnostics is not None:
+      diagnostics.bind(self.replay, self.rng)
+      extra['diagnostics'] = diagnostics.state
     self.checkpoint = tf.train.Checkpoint(
         agent=self.bundle.agent,
         replay=self.replay,
@@ -134,13 +154,21 @@ class Runner:
         episode_return=self._episode_return,
         finished_return_sum=self._finished_return_sum,
         finished_episodes=self._finished_episodes,
-        history=self._history)
+        history=self._history,
+        train_flops=self._train_flops,
+        ever_active={
+            target.network.name: target.network.ever_active
+            for target in self.bundle.sparse
+        },
+        **extra)
     self.checkpoint_manager = tf.train.CheckpointManager(
         self.checkpoint,
         os.path.join(root_dir, 'checkpoints'),
         max_to_keep=max_checkpoints)
     self.evals: List[List[float]] = []
     self._last_losses: Dict[str, float] = {}
+    self._last_diagnostics: Dict[str, float] = {}
+    self._train_writer = None
     self._interrupted = False
     self._saved_step: Optional[int] = None
     self._prepared = False
@@ -237,7 +265,26 @@ class Runner:
       next_update = window and window.next_update_step(t)
       if next_update is not None:
         limits.append(next_update - t)
+    if self.diagnostics is not None and not collecting:
+      limits.append(_steps_to_boundary(t, self.diagnostics.interval))
+    for baseline in [] if collecting else self.plasticity_baselines:
+      limits.append(_steps_to_boundary(t, baseline.interval))
     return max(1, min(limits))
+
+  def inference_flops(self, dense: bool = False) -> Dict[str, float]:
+    """name -> per-example forward FLOPs of each network with its masks.
+
+    Args:
+      dense: count every network as if it had no masks.
+    """
+    densities = {} if dense else {
+        target.network.name: flops.mask_densities(target.network)
+        for target in self.bundle.sparse
+    }
+    return {
+        name: flops.inference_flops(costs, densities.get(name))
+        for name, costs in self._layer_costs.items()
+    }
 
   def _update_masks(self, experience) -> None:
     t = self.train_step
@@ -245,9 +292,60 @@ class Runner:
       network = target.network
       network.set_pruning_step(t)
       if network.updater.is_update_step(t):
-        grads = (target.dense_gradients(experience)
-                 if network.updater.needs_gradients else None)
-        network.updater.update(t, network, target.optimizer, self.rng, grads)
+        if network.updater.needs_gradients:
+          grads = target.dense_gradients(experience)
+          self._train_flops.assign_add(flops.dense_gradient_extra_flops(
+              self.inference_flops()[network.name],
+              self.inference_flops(dense=True)[network.name], self.batch_size))
+        else:
+          grads = None
+        churn = network.updater.update(t, network, target.optimizer, self.rng,
+                                       grads)
+        self._write_churn(network, churn)
+
+  def _write_churn(self, network, churn: Dict[str, float]) -> None:
+    """Logs the fraction of active connections the update replaced."""
+    if self._train_writer is None:
+      return
+    active = {layer.layer.name: float(tf.reduce_sum(layer.mask))
+              for layer in network.layers}
+    replaced = sum(churn[name] * active[name] for name in churn)
+    with self._train_writer.as_default(step=self.train_step):
+      for name, fraction in churn.items():
+        tf.summary.scalar(f'Diagnostics/{network.name}/mask_churn/{name}',
+                          fraction)
+      tf.summary.scalar(f'Diagnostics/{network.name}/mask_churn/total',
+                        replaced / max(sum(active.values()), 1.0))
+
+  def _apply_baselines(self, experience) -> None:
+    t = self.train_step
+    by_network = {id(target.network.network): target.network
+                  for target in self.bundle.sparse}
+    for baseline in self.plasticity_baselines:
+      if not baseline.is_due(t, self.total_train_steps):
+        continue
+      for trained in self.bundle.trained:
+        logged = baseline.apply(trained, experience, self.rng,
+                                by_network.get(id(trained.network)))
+        if self._train_writer is None:
+          continue
+        with self._train_writer.as_default(step=t):
+          for key, value in logged.items():
+            tf.summary.scalar(f'Plasticity/{baseline.name}/{trained.name}/{key}',
+                              value)
+
+  def _diagnose(self) -> None:
+    """Computes the diagnostics now and logs them."""
+    scalars, images = self.diagnostics.compute(
+        self.bundle.trained, [target.network for target in self.bundle.sparse])
+    self._last_diagnostics = scalars
+    if self._train_writer is None:
+      return
+    with self._train_writer.as_default(step=self.train_step):
+      for tag, value in scalars.items():
+        tf.summary.scalar(tag, value)
+      for tag, image in images.items():
+        tf.summary.image(tag, image)
 
   def _print(self, message: str) -> None:
     if self.verbose:
@@ -266,6 +364,9 @@ class Runner:
         tf.summary.scalar(f'Losses/{name}', value)
       for name, (active, _) in self.bundle.param_counts().items():
         tf.summary.scalar(f'Params/{name}/active', active)
+      for name, value in self.inference_flops().items():
+        tf.summary.scalar(f'FLOPs/{name}/inference', value)
+      tf.summary.scalar('FLOPs/train_total', self._train_flops.numpy())
       for target in self.bundle.sparse:
         network = target.network
         for layer, sparsity in network.layer_sparsity().items():
@@ -306,6 +407,13 @@ class Runner:
         'active_params': sum(active for active, _ in counts.values()),
         'total_params': sum(total for _, total in counts.values()),
         'layer_sparsity': {n.name: n.layer_sparsity() for n in networks},
+        'flops': {
+            'inference': self.inference_flops(),
+            'train_total': float(self._train_flops.numpy()),
+            'train_per_step': (float(self._train_flops.numpy()) /
+                               max(self.train_step, 1)),
+        },
+        'diagnostics': self._last_diagnostics,
         'eval': self.evals,
         'final_score': float(np.mean(scores)) if scores else None,
     }
@@ -350,7 +458,14 @@ class Runner:
       return
     self._resumed = (run_dir.claim(self.root_dir, gin.operative_config_str())
                      and self.restore())
+    if not self._resumed:
+      self._write_networks(run_dir.INITIAL_NETWORKS)
     self._prepared = True
+
+  def _write_networks(self, which: str) -> None:
+    """Saves the online networks alone (what a lottery ticket rewinds to)."""
+    tf.train.Checkpoint(**self.bundle.networks).write(
+        os.path.join(self.root_dir, which))
 
   def save_startup_log(self, text: str) -> None:
     """Appends what libraries printed while the run was built."""
@@ -375,6 +490,7 @@ class Runner:
                   f'{self.env_name} in {self.root_dir}.')
     train_writer = tf.summary.create_file_writer(
         os.path.join(self.root_dir, 'train'))
+    self._train_writer = train_writer
     eval_writer = tf.summary.create_file_writer(
         os.path.join(self.root_dir, 'eval'))
     previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
@@ -396,9 +512,18 @@ class Runner:
     if int(self.env_steps.numpy()) < self.initial_collect_steps:
       self._collect_chunk(iterations)
       return
+    # Masks only change between chunks, so the chunk's cost is known now.
+    self._train_flops.assign_add(
+        int(iterations) * sum(
+            flops.training_flops_per_step(value, self.batch_size)
+            for value in self.inference_flops().values()))
     loss, experience = self._train_chunk(iterations)
     self._last_losses = {'loss': float(loss.numpy())}
     self._update_masks(experience)
+    self._apply_baselines(experience)
+    if self.diagnostics is not None and (
+        self.diagnostics.is_due(self.train_step) or self.done):
+      self._diagnose()
 
   def _loop(self, train_writer, eval_writer) -> str:
     window_start, window_env = time.time(), int(self.env_steps.numpy())
@@ -430,6 +555,7 @@ class Runner:
                     'same command to resume.')
         return 'interrupted'
     self._save()
+    self._write_networks(run_dir.FINAL_NETWORKS)
     self._write_results(finished=True)
     results = self.results(finished=True)
     score = results['final_score']

@@ -9,8 +9,13 @@ from rigl_rl.errors import ConfigError
 CONFIG_FILE = 'config.gin'
 RESULTS_FILE = 'results.json'
 LOCK_FILE = '.lock'
+# The online networks as they start and as they finish (lottery tickets).
+NETWORKS_DIR = 'networks'
+INITIAL_NETWORKS = os.path.join(NETWORKS_DIR, 'initial')
+FINAL_NETWORKS = os.path.join(NETWORKS_DIR, 'final')
 # What a run writes; a directory holding any of these belongs to a run.
-RUN_FILES = (CONFIG_FILE, RESULTS_FILE, 'checkpoints', 'train', 'eval')
+RUN_FILES = (CONFIG_FILE, RESULTS_FILE, 'checkpoints', 'train', 'eval',
+             NETWORKS_DIR)
 
 
 def write_atomic(path: str, text: str) -> None:

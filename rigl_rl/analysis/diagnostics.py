@@ -1,0 +1,272 @@
+"""What happens inside a network while it trains.
+
+The measures of Graesser et al. 2022 (gradient signal-to-noise, section 7) and
+Obando-Ceron et al. 2024 (section 4.5 and 5.2): dormant neurons (Sokar et al.
+2023), effective rank of the features (Kumar et al. 2021), Q-value and
+parameter norms, per-example gradient correlations (Lyle et al. 2023), and
+pictures of the masks. The functions take tensors and return tensors;
+`Diagnostics` computes them on a fixed probe batch for the run loop to log.
+"""
+from typing import Dict, List, Sequence, Tuple
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.sparsity import masking
+
+
+def neuron_scores(activation: tf.Tensor) -> tf.Tensor:
+  """Sokar et al.'s score of each unit: its mean |activation| over the batch
+  (and positions, for conv maps) divided by the layer's average of that.
+
+  Args:
+    activation: [batch, units] or [batch, height, width, units].
+
+  Returns:
+    [units] scores; all zero when the whole layer is silent.
+  """
+  axes = list(range(activation.shape.rank - 1))
+  mean_abs = tf.reduce_mean(tf.abs(activation), axis=axes)
+  return tf.math.divide_no_nan(mean_abs, tf.reduce_mean(mean_abs))
+
+
+def dormant_units(activation: tf.Tensor, threshold: float) -> tf.Tensor:
+  """[units] booleans: True where the score is <= threshold (tau-dormant)."""
+  return neuron_scores(activation) <= threshold
+
+
+def dormant_fractions(activations: Sequence[tf.Tensor],
+                      threshold: float) -> Tuple[List[float], float]:
+  """Fraction of tau-dormant units per layer, and over all units together."""
+  dormant = [dormant_units(a, threshold) for a in activations]
+  per_layer = [float(tf.reduce_mean(tf.cast(d, tf.float32))) for d in dormant]
+  total = sum(int(tf.reduce_sum(tf.cast(d, tf.int32))) for d in dormant)
+  units = sum(int(d.shape[0]) for d in dormant)
+  return per_layer, total / max(units, 1)
+
+
+def srank(features: tf.Tensor, delta: float = 0.01) -> int:
+  """Effective rank (Kumar et al. 2021): the fewest singular values of the
+  [batch, features] matrix whose sum reaches (1 - delta) of the total."""
+  singular = tf.linalg.svd(tf.cast(features, tf.float32), compute_uv=False)
+  total = tf.reduce_sum(singular)
+  if total <= 0:
+    return 0
+  cumulative = (tf.cumsum(singular) / total).numpy()
+  # The tolerance keeps an exact (1 - delta) from missing by rounding.
+  return int(np.argmax(cumulative >= 1.0 - delta - 1e-6)) + 1
+
+
+def _per_example_rows(per_example_grads: Sequence[tf.Tensor]):
+  """Each [batch, ...] gradient as a [batch, parameters] matrix."""
+  return [tf.reshape(g, [tf.shape(g)[0], -1]) for g in per_example_grads]
+
+
+def gradient_snr(per_example_grads: Sequence[tf.Tensor]) -> tf.Tensor:
+  """Mean over parameters of |mean| / std of their per-example gradients.
+
+  Every parameter counts, masked ones included (Graesser et al. 2022,
+  section 7). The std is the population std over the batch; a parameter whose
+  gradient is identical for every example (e.g. always zero behind a dead
+  unit) has no measurable signal-to-noise and counts as 0.
+  """
+  total, count = 0.0, 0
+  # Variable by variable: concatenating them would copy every gradient.
+  for rows in _per_example_rows(per_example_grads):
+    mean = tf.reduce_mean(rows, axis=0)
+    std = tf.math.reduce_std(rows, axis=0)
+    total += tf.reduce_sum(
+        tf.where(std > 0, tf.abs(mean) / tf.where(std > 0, std, 1.0), 0.0))
+    count += int(rows.shape[1])
+  return total / count
+
+
+def gradient_correlation(per_example_grads: Sequence[tf.Tensor]) -> tf.Tensor:
+  """[batch, batch] cosine similarities of the per-example gradient vectors
+  (the normalised gradient covariance of Lyle et al. 2023)."""
+  gram = tf.add_n([
+      tf.matmul(rows, rows, transpose_b=True)
+      for rows in _per_example_rows(per_example_grads)
+  ])
+  norms = tf.sqrt(tf.linalg.diag_part(gram))
+  return tf.math.divide_no_nan(gram, norms[:, None] * norms[None, :])
+
+
+def correlation_image(matrix: np.ndarray, cell: int = 2) -> np.ndarray:
+  """A [1, H, W, 3] uint8 heat map of values in [-1, 1]: dark blue for +1,
+  white for 0, dark red for -1, as in Obando-Ceron et al.'s Figure 14."""
+  value = np.clip(np.asarray(matrix, np.float64), -1.0, 1.0)[..., None]
+  white = np.ones(3)
+  blue, red = np.array([0.03, 0.19, 0.42]), np.array([0.40, 0.0, 0.05])
+  rgb = np.where(value >= 0, white + value * (blue - white),
+                 white - value * (red - white))
+  rgb = np.repeat(np.repeat(rgb, cell, axis=0), cell, axis=1)
+  return (255 * rgb).round().astype(np.uint8)[None]
+
+
+def mask_image(mask: np.ndarray) -> np.ndarray:
+  """A [1, inputs, outputs, 1] image of a mask in [0, 1]; a conv mask is
+  summed over its spatial dimensions and divided by their size."""
+  mask = np.asarray(mask, np.float32)
+  if mask.ndim == 4:
+    mask = mask.sum(axis=(0, 1)) / (mask.shape[0] * mask.shape[1])
+  return mask[None, :, :, None]
+
+
+def layer_outputs(network: tf.Module, inputs: tf.Tensor) -> List[tf.Tensor]:
+  """The outputs of the maskable (Dense, Conv2D) layers of a sequential
+  network on `inputs`, in order; the last one is the network's output."""
+  layers = getattr(network, 'layers', None)
+  if layers is None:
+    raise ValueError(f'{network.name} is not a sequential Keras network')
+  maskable = {id(layer) for layer in masking.maskable_layers(network)}
+  outputs, x = [], inputs
+  for layer in layers:
+    x = layer(x)
+    if id(layer) in maskable:
+      outputs.append(x)
+  return outputs
+
+
+@gin.configurable
+class Diagnostics:
+  """Computes the diagnostics of every network of an agent on a probe batch.
+
+  The probe batch is drawn from replay once, at the first computation, and
+  kept (and checkpointed) so every point of a curve sees the same inputs.
+  """
+
+  def __init__(self,
+               interval: int = gin.REQUIRED,
+               probe_batch_size: int = 512,
+               gradient_batch_size: int = 64,
+               dormant_threshold: float = 0.025,
+               srank_delta: float = 0.01,
+               mask_images: bool = True):
+    """Checks and stores the configuration.
+
+    Args:
+      interval: train steps between computations.
+      probe_batch_size: transitions in the probe batch (activations, srank,
+        Q statistics).
+      gradient_batch_size: the first this many probe transitions give the
+        per-example gradients (SNR and the correlation image).
+      dormant_threshold: tau of Sokar et al. 2023 (their default 0.025;
+        Obando-Ceron et al. G.5 use 0.1).
+      srank_delta: delta of Kumar et al. 2021.
+      mask_images: also log an image of each mask.
+
+    Raises:
+      ConfigError: for sizes below 2 or an interval below 1.
+    """
+    if interval < 1:
+      raise ConfigError(f'Diagnostics.interval must be >= 1, got {interval}')
+    if not 2 <= gradient_batch_size <= probe_batch_size:
+      raise ConfigError(
+          'Diagnostics needs 2 <= gradient_batch_size <= probe_batch_size, got '
+          f'{gradient_batch_size} and {probe_batch_size}')
+    self.interval = interval
+    self.probe_batch_size = probe_batch_size
+    self.gradient_batch_size = gradient_batch_size
+    self.dormant_threshold = dormant_threshold
+    self.srank_delta = srank_delta
+    self.mask_images = mask_images
+    # What the run's checkpoint holds: the probe batch and whether it is set.
+    self.state = tf.Module(name='diagnostics')
+    self.state.has_probe = tf.Variable(False, name='has_probe')
+    self._functions = {}
+
+  def bind(self, replay, rng: tf.random.Generator) -> None:
+    """Creates the probe variables (before a checkpoint restores them)."""
+    self._replay, self._rng = replay, rng
+    self._structure = tf.function(
+        lambda: replay.sample(self.probe_batch_size, rng)
+    ).get_concrete_function().structured_outputs
+    self.state.probe = [
+        tf.Variable(tf.zeros(t.shape, t.dtype), trainable=False)
+        for t in tf.nest.flatten(self._structure)
+    ]
+
+  def is_due(self, t: int) -> bool:
+    return t % self.interval == 0
+
+  def probe(self):
+    """The fixed probe batch, drawn from replay the first time."""
+    if not bool(self.state.has_probe.numpy()):
+      sample = self._replay.sample(self.probe_batch_size, self._rng)
+      for variable, value in zip(self.state.probe, tf.nest.flatten(sample)):
+        variable.assign(value)
+      self.state.has_probe.assign(True)
+    return tf.nest.pack_sequence_as(
+        self._structure, [tf.convert_to_tensor(v) for v in self.state.probe])
+
+  def _compiled(self, trained):
+    """The compiled (outputs, gradient statistics) functions of a network."""
+    if trained.name not in self._functions:
+
+      def example_gradients(example):
+        batch_of_one = tf.nest.map_structure(lambda t: t[None], example)
+        with tf.GradientTape() as tape:
+          loss = tf.reduce_sum(trained.per_example_loss(batch_of_one))
+        return tape.gradient(loss, trained.network.trainable_variables)
+
+      def gradient_statistics(experience):
+        # Vectorised over the examples (pfor), not a Python loop.
+        grads = tf.vectorized_map(example_gradients, experience)
+        return gradient_snr(grads), gradient_correlation(grads)
+
+      def outputs(experience):
+        return layer_outputs(trained.network, trained.inputs(experience))
+
+      self._functions[trained.name] = (tf.function(outputs),
+                                       tf.function(gradient_statistics))
+    return self._functions[trained.name]
+
+  def compute(self, trained_networks, sparse_networks):
+    """Returns (scalars, images) keyed by their tag under Diagnostics/.
+
+    Args:
+      trained_networks: the agent's `base.TrainedNetwork`s.
+      sparse_networks: the agent's `masking.SparseNetwork`s.
+    """
+    experience = self.probe()
+    head = tf.nest.map_structure(lambda t: t[:self.gradient_batch_size],
+                                 experience)
+    scalars: Dict[str, float] = {}
+    images: Dict[str, np.ndarray] = {}
+    for trained in trained_networks:
+      prefix = f'Diagnostics/{trained.name}'
+      outputs_fn, gradient_statistics_fn = self._compiled(trained)
+      outputs = outputs_fn(experience)
+      hidden = outputs[:-1]
+      names = [masking.layer_name(layer) for layer in
+               masking.maskable_layers(trained.network)][:-1]
+      per_layer, total = dormant_fractions(hidden, self.dormant_threshold)
+      for name, fraction in zip(names, per_layer):
+        scalars[f'{prefix}/dormant/{name}'] = fraction
+      scalars[f'{prefix}/dormant/total'] = total
+      if hidden:
+        features = tf.reshape(hidden[-1], [hidden[-1].shape[0], -1])
+        scalars[f'{prefix}/srank'] = srank(features, self.srank_delta)
+      if trained.outputs_are_values:
+        values = outputs[-1]
+        scalars[f'{prefix}/q_mean'] = float(tf.reduce_mean(values))
+        scalars[f'{prefix}/q_variance'] = float(tf.math.reduce_variance(values))
+        scalars[f'{prefix}/q_norm'] = float(
+            tf.reduce_mean(tf.norm(values, axis=-1)))
+      scalars[f'{prefix}/parameter_norm'] = float(
+          tf.linalg.global_norm(trained.network.trainable_variables))
+      snr, correlation = gradient_statistics_fn(head)
+      scalars[f'{prefix}/gradient_snr'] = float(snr)
+      images[f'{prefix}/gradient_correlation'] = correlation_image(
+          correlation.numpy())
+    for network in sparse_networks:
+      prefix = f'Diagnostics/{network.name}'
+      scalars[f'{prefix}/ever_active'] = network.ever_active_fraction()
+      if self.mask_images:
+        for layer in network.layers:
+          images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
+              layer.mask.numpy())
+    return scalars, images

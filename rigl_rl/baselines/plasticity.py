@@ -1,0 +1,169 @@
+"""Periodic interventions that restore plasticity: Reset and ReDo.
+
+Both act on the online networks only (the target networks catch up at their
+next update, as in Nikishin et al. 2022 and Sokar et al. 2023), reset the
+optimizer slots of every weight they change, and keep masked entries of a
+sparse network at exactly zero.
+"""
+from typing import Dict, Optional
+
+import gin
+import tensorflow as tf
+
+from rigl_rl.analysis import diagnostics
+from rigl_rl.errors import ConfigError
+from rigl_rl.sparsity import masking
+
+
+def _fresh_values(initializer, variable: tf.Variable,
+                  rng: tf.random.Generator) -> tf.Tensor:
+  """A new draw of `initializer`, seeded from the run's generator."""
+  config = initializer.get_config()
+  if 'seed' in config:
+    config['seed'] = int(rng.uniform([], 0, 2**31 - 1, dtype=tf.int64))
+  return type(initializer).from_config(config)(variable.shape, variable.dtype)
+
+
+def _replace(variable: tf.Variable, where: tf.Tensor, values: tf.Tensor,
+             optimizer) -> None:
+  """Writes `values` where `where` is True and clears those optimizer slots."""
+  variable.assign(tf.where(where, values, variable))
+  keep = tf.cast(tf.logical_not(where), variable.dtype)
+  for slot in masking.optimizer_slots(optimizer, variable):
+    slot.assign(slot * keep)
+
+
+def _inner(layer):
+  return layer.layer if isinstance(layer, masking.SparseWrapper) else layer
+
+
+def _reinitialise(layer, where_kernel, where_bias, optimizer, rng) -> None:
+  """Re-draws the chosen kernel and bias entries of a maskable layer."""
+  inner = _inner(layer)
+  fresh = _fresh_values(inner.kernel_initializer, inner.kernel, rng)
+  if isinstance(layer, masking.SparseWrapper):
+    fresh *= layer.mask
+  _replace(inner.kernel, where_kernel, fresh, optimizer)
+  if inner.use_bias:
+    _replace(inner.bias, where_bias,
+             _fresh_values(inner.bias_initializer, inner.bias, rng), optimizer)
+
+
+class Intervention:
+  """Changes every trained network each `interval` train steps.
+
+  It never acts at step 0 or at the last step, so the final network is a
+  trained one.
+  """
+
+  name = ''
+
+  def __init__(self, interval: int):
+    if interval < 1:
+      raise ConfigError(
+          f'{type(self).__name__}.interval must be >= 1, got {interval}')
+    self.interval = interval
+
+  def is_due(self, t: int, total_train_steps: int) -> bool:
+    return 0 < t < total_train_steps and t % self.interval == 0
+
+  def apply(self, trained, experience, rng: tf.random.Generator,
+            sparse_network: Optional[masking.SparseNetwork] = None
+           ) -> Dict[str, float]:
+    """Changes one network; returns what to log, keyed by a short name.
+
+    Args:
+      trained: a `base.TrainedNetwork`.
+      experience: the last training batch.
+      rng: the run's generator, for re-initialisation.
+      sparse_network: the network's masks, if it is sparse.
+    """
+    raise NotImplementedError
+
+
+@gin.configurable
+class Reset(Intervention):
+  """Re-initialises the last layers (Nikishin et al. 2022)."""
+
+  name = 'reset'
+
+  def __init__(self, interval: int = gin.REQUIRED, last_layers: int = 1):
+    """Creates the intervention.
+
+    Args:
+      interval: train steps between resets.
+      last_layers: how many of the last Dense/Conv2D layers to reset
+        (Obando-Ceron et al. G.7 reset the last one).
+    """
+    super().__init__(interval)
+    if last_layers < 1:
+      raise ConfigError(f'Reset.last_layers must be >= 1, got {last_layers}')
+    self.last_layers = last_layers
+
+  def apply(self, trained, experience, rng, sparse_network=None):
+    del experience, sparse_network
+    layers = masking.maskable_layers(trained.network)[-self.last_layers:]
+    for layer in layers:
+      inner = _inner(layer)
+      everywhere = tf.ones(inner.kernel.shape, tf.bool)
+      bias_everywhere = (tf.ones(inner.bias.shape, tf.bool)
+                         if inner.use_bias else None)
+      _reinitialise(layer, everywhere, bias_everywhere, trained.optimizer, rng)
+    return {'layers_reset': float(len(layers))}
+
+
+def _input_rows(kernel_shape, dormant: tf.Tensor) -> tf.Tensor:
+  """Booleans over a kernel: the entries fed by the dormant units before it."""
+  units = int(dormant.shape[0])
+  if len(kernel_shape) == 4:  # Conv2D after a conv map: input channels.
+    return tf.broadcast_to(dormant[None, None, :, None], kernel_shape)
+  inputs = int(kernel_shape[0])
+  if inputs % units:
+    raise ValueError(f'cannot map {units} units onto a kernel of shape '
+                     f'{kernel_shape}')
+  # A flattened [height, width, channels] map repeats the channels.
+  rows = tf.gather(dormant, tf.range(inputs) % units)
+  return tf.broadcast_to(rows[:, None], kernel_shape)
+
+
+@gin.configurable
+class ReDo(Intervention):
+  """Recycles dormant neurons (Sokar et al. 2023).
+
+  Each tau-dormant hidden unit, scored on the last training batch, gets fresh
+  incoming weights and bias, and zero outgoing weights.
+  """
+
+  name = 'redo'
+
+  def __init__(self, interval: int = gin.REQUIRED, threshold: float = 0.1):
+    """Creates the intervention.
+
+    Args:
+      interval: train steps between recycling (Sokar et al.: 1,000).
+      threshold: tau (Obando-Ceron et al. G.5 find 0.1 best).
+    """
+    super().__init__(interval)
+    self.threshold = threshold
+
+  def apply(self, trained, experience, rng, sparse_network=None):
+    del sparse_network
+    layers = masking.maskable_layers(trained.network)
+    outputs = diagnostics.layer_outputs(trained.network,
+                                        trained.inputs(experience))
+    recycled, units = 0, 0
+    for layer, after, activation in zip(layers, layers[1:], outputs):
+      dormant = diagnostics.dormant_units(activation, self.threshold)
+      units += int(dormant.shape[0])
+      count = int(tf.reduce_sum(tf.cast(dormant, tf.int32)))
+      if not count:
+        continue
+      recycled += count
+      inner = _inner(layer)
+      incoming = tf.broadcast_to(dormant, inner.kernel.shape)
+      _reinitialise(layer, incoming, dormant, trained.optimizer, rng)
+      outgoing = _input_rows(_inner(after).kernel.shape, dormant)
+      _replace(_inner(after).kernel, outgoing,
+               tf.zeros_like(_inner(after).kernel), trained.optimizer)
+    return {'recycled_fraction': recycled / max(units, 1)}
+
