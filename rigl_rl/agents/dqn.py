@@ -93,10 +93,13 @@ def dqn_agent(time_step_spec,
       train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
   agent.initialize()
   if sparse is not None:
+    # Not agent.loss(): TF-Agents' public loss() discounts with gamma = 1.0;
+    # only its train step passes the agent's gamma.
     sparse_targets.append(
         base.SparseTarget(
             sparse_q, optimizer,
-            lambda experience: agent.loss(experience, training=True).loss))
+            lambda experience: (tf.reduce_mean(per_example_loss(experience)) +
+                                tf.add_n(q_network.losses or [0.0]))))
 
   def per_example_loss(experience):
     # DqnAgent's loss before it averages over the batch (replayed starts are

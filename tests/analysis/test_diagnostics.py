@@ -1,0 +1,182 @@
+"""Each diagnostic on inputs whose answer is known by hand."""
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras
+from tf_agents.networks import sequential
+from tf_agents.specs import tensor_spec
+
+from rigl_rl import config
+from rigl_rl import training
+from rigl_rl.analysis import diagnostics
+from rigl_rl.errors import ConfigError
+from tests import conftest
+
+
+def test_dormant_units_follow_sokar_scores():
+  # Mean |h| per unit over the batch: [0, 0.01, 1, 1]; their average is
+  # 0.5025, so the scores are [0, 0.0199, 1.99, 1.99].
+  activation = tf.constant([[0.0, 0.02, 1.0, 2.0],
+                            [0.0, 0.00, 1.0, 0.0]])
+  np.testing.assert_allclose(
+      diagnostics.neuron_scores(activation),
+      [0.0, 0.01 / 0.5025, 1 / 0.5025, 1 / 0.5025], rtol=1e-6)
+  assert diagnostics.dormant_units(activation, 0.025).numpy().tolist() == [
+      True, True, False, False]
+  # tau = 0 counts only the units that never fire.
+  assert diagnostics.dormant_units(activation, 0.0).numpy().tolist() == [
+      True, False, False, False]
+
+
+def test_dormant_conv_units_are_channels_and_total_pools_layers():
+  conv = np.ones([2, 3, 3, 4], np.float32)
+  conv[..., 0] = 0.0  # One dead channel of four.
+  dense = np.ones([2, 4], np.float32)  # No dead unit.
+  per_layer, total = diagnostics.dormant_fractions(
+      [tf.constant(conv), tf.constant(dense)], 0.025)
+  assert per_layer == [0.25, 0.0]
+  assert total == 1 / 8
+  # A silent layer is all dormant, not a division by zero.
+  assert diagnostics.dormant_fractions([tf.zeros([3, 5])], 0.0) == ([1.0], 1.0)
+
+
+def _matrix_with_singular_values(values, rows=12, columns=8):
+  rng = np.random.default_rng(0)
+  u, _ = np.linalg.qr(rng.normal(size=(rows, rows)))
+  v, _ = np.linalg.qr(rng.normal(size=(columns, columns)))
+  s = np.zeros((rows, columns))
+  s[np.arange(len(values)), np.arange(len(values))] = values
+  return tf.constant(u @ s @ v.T, tf.float32)
+
+
+def test_srank_counts_singular_values_to_one_minus_delta():
+  # Singular values 4, 3, 2, 1 (sum 10): cumulative 0.4, 0.7, 0.9, 1.0.
+  features = _matrix_with_singular_values([4.0, 3.0, 2.0, 1.0])
+  assert diagnostics.srank(features, delta=0.01) == 4
+  assert diagnostics.srank(features, delta=0.15) == 3
+  assert diagnostics.srank(features, delta=0.35) == 2
+  # Three equal directions: rank 3 whatever delta < 1/3.
+  assert diagnostics.srank(_matrix_with_singular_values([1.0] * 3)) == 3
+  assert diagnostics.srank(tf.zeros([4, 3])) == 0
+
+
+def test_gradient_snr_averages_over_every_parameter():
+  # Four examples; per parameter |mean| / std (population std):
+  #   [1, 1, 1, 1]   identical for every example -> 0
+  #   [1, 3, 1, 3]   mean 2, std 1               -> 2
+  #   [0, 0, 0, 0]   always zero (a masked one)  -> 0
+  #   [-1, 1, -1, 1] mean 0                      -> 0
+  #   [2, 2, 2, 6]   mean 3, std sqrt(3)         -> sqrt(3)
+  # The first four sit in a [2, 2] variable, the last in a [1] variable.
+  first = tf.constant([[[1.0, 1.0], [0.0, -1.0]],
+                       [[1.0, 3.0], [0.0, 1.0]],
+                       [[1.0, 1.0], [0.0, -1.0]],
+                       [[1.0, 3.0], [0.0, 1.0]]])
+  second = tf.constant([[2.0], [2.0], [2.0], [6.0]])
+  snr = diagnostics.gradient_snr([first, second])
+  assert float(snr) == pytest.approx((2 + np.sqrt(3)) / 5)
+
+
+def test_gradient_correlation_is_cosine_similarity():
+  grads = [tf.constant([[1.0], [0.0], [-3.0]]),
+           tf.constant([[0.0, 0.0], [2.0, 0.0], [0.0, 0.0]])]
+  # Vectors (1, 0, 0), (0, 2, 0), (-3, 0, 0).
+  np.testing.assert_allclose(
+      diagnostics.gradient_correlation(grads),
+      [[1, 0, -1], [0, 1, 0], [-1, 0, 1]], atol=1e-7)
+
+
+def test_correlation_image_colours():
+  image = diagnostics.correlation_image(np.array([[1.0, 0.0], [-1.0, 0.5]]),
+                                        cell=3)
+  assert image.shape == (1, 6, 6, 3) and image.dtype == np.uint8
+  assert image[0, 0, 0].tolist() == [8, 48, 107]     # +1: dark blue
+  assert image[0, 0, 3].tolist() == [255, 255, 255]  # 0: white
+  assert image[0, 3, 0].tolist() == [102, 0, 13]     # -1: dark red
+  assert image[0, 5, 5, 2] > image[0, 5, 5, 0]       # +0.5: bluish
+
+
+def test_mask_image_sums_conv_masks_over_space():
+  dense = np.array([[1, 0, 1], [0, 0, 1]], np.float32)
+  assert diagnostics.mask_image(dense)[0, :, :, 0].tolist() == dense.tolist()
+  conv = np.zeros([2, 2, 3, 1], np.float32)
+  conv[:, :, 0, 0] = 1.0      # Input channel 0: all four positions.
+  conv[0, 0, 1, 0] = 1.0      # Input channel 1: one of four.
+  image = diagnostics.mask_image(conv)
+  assert image.shape == (1, 3, 1, 1)
+  assert image[0, :, 0, 0].tolist() == [1.0, 0.25, 0.0]
+
+
+def test_layer_outputs_of_a_sequential_network():
+  hidden = tf_keras.layers.Dense(2, activation='relu', name='hidden')
+  output = tf_keras.layers.Dense(1, name='output')
+  network = sequential.Sequential(
+      [hidden, output], input_spec=tensor_spec.TensorSpec([2], tf.float32))
+  network.create_variables()
+  hidden.set_weights([np.array([[1.0, -1.0], [1.0, 1.0]]), np.zeros(2)])
+  output.set_weights([np.array([[2.0], [3.0]]), np.array([1.0])])
+  hidden_out, q = diagnostics.layer_outputs(network, tf.constant([[1.0, 2.0]]))
+  # relu([1 + 2, -1 + 2]) = [3, 1]; 2 * 3 + 3 * 1 + 1 = 10.
+  assert hidden_out.numpy().tolist() == [[3.0, 1.0]]
+  assert q.numpy().tolist() == [[10.0]]
+
+
+@pytest.mark.parametrize('bindings', [
+    ['Diagnostics.interval = 0'],
+    ['Diagnostics.gradient_batch_size = 600'],
+])
+def test_bad_settings_are_config_errors(bindings):
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  with pytest.raises(ConfigError):
+    diagnostics.Diagnostics()
+
+
+def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
+  config.parse([conftest.gin_path('cartpole_rigl.gin')],
+               conftest.smoke_bindings('rigl') + [
+                   'Diagnostics.probe_batch_size = 48',
+                   'Diagnostics.gradient_batch_size = 16'])
+  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  layers = runner.bundle.sparse[0].network.layers
+  initial = [layer.mask.numpy() > 0 for layer in layers]
+  runner.env.reset()
+  while runner.train_step < 50:  # RigL updates at 50 (then at 100).
+    runner.advance()
+  assert runner.train_step < 100
+  trained = runner.bundle.trained
+  sparse = [target.network for target in runner.bundle.sparse]
+  probe = runner.diagnostics.probe()
+  scalars, images = runner.diagnostics.compute(trained, sparse)
+  q = 'Diagnostics/q'
+  assert set(scalars) == {
+      f'{q}/dormant/hidden_0', f'{q}/dormant/hidden_1', f'{q}/dormant/total',
+      f'{q}/srank', f'{q}/q_mean', f'{q}/q_variance', f'{q}/q_norm',
+      f'{q}/parameter_norm', f'{q}/gradient_snr', f'{q}/ever_active'}
+  assert set(images) == {f'{q}/gradient_correlation', f'{q}/mask/hidden_0',
+                         f'{q}/mask/hidden_1', f'{q}/mask/output'}
+  assert images[f'{q}/gradient_correlation'].shape == (1, 32, 32, 3)
+  assert images[f'{q}/mask/hidden_1'].shape == (1, 64, 64, 1)
+  assert 0 < scalars[f'{q}/srank'] <= 48
+  assert 0.0 <= scalars[f'{q}/dormant/total'] <= 1.0
+  assert scalars[f'{q}/gradient_snr'] > 0
+  # Q statistics, recomputed from the probe by hand.
+  q_values, _ = runner.bundle.networks['q'](probe.time_step.observation)
+  assert scalars[f'{q}/q_mean'] == pytest.approx(float(tf.reduce_mean(q_values)),
+                                                 rel=1e-5)
+  assert scalars[f'{q}/q_norm'] == pytest.approx(
+      float(tf.reduce_mean(tf.norm(q_values, axis=1))), rel=1e-5)
+  # Ever active: the initial connections and those grown at step 50.
+  ever = sum(int(np.sum(first | (layer.mask.numpy() > 0)))
+             for first, layer in zip(initial, layers))
+  _, total = runner.bundle.sparse[0].network.masked_counts()
+  assert scalars[f'{q}/ever_active'] == ever / total
+  assert ever > sum(int(first.sum()) for first in initial)
+  # More training changes the network, not the probe.
+  while runner.train_step < 120:
+    runner.advance()
+  later = runner.diagnostics.probe()
+  for before, after in zip(tf.nest.flatten(probe), tf.nest.flatten(later)):
+    np.testing.assert_array_equal(before, after)
+  # RigL updated the masks at step 100: more connections have been active.
+  later_scalars, _ = runner.diagnostics.compute(trained, sparse)
+  assert later_scalars[f'{q}/ever_active'] > ever / total
