@@ -1,4 +1,5 @@
 """Shared fixtures: Keras 2 before TensorFlow, and a clean gin state per test."""
+import glob
 import os
 import subprocess
 import sys
@@ -6,6 +7,7 @@ import sys
 import rigl_rl  # pylint: disable=unused-import  # Selects Keras 2 first.
 import gin
 import pytest
+import tensorflow as tf
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIN_DIR = os.path.join(REPO, 'gin')
@@ -29,6 +31,7 @@ SMOKE_BINDINGS = (
     'Runner.log_interval = 100',
     'Runner.batch_size = 32',
     'mlp_layers.hidden_units = (64, 64)',
+    'Diagnostics.interval = 100',
 )
 SPARSE_SMOKE_BINDINGS = ('UpdateSchedule.interval = 50',)
 
@@ -54,3 +57,12 @@ def run_train(root_dir, gin_file, bindings, timeout=600):
   return subprocess.run(
       train_command(root_dir, gin_file, bindings), capture_output=True,
       text=True, timeout=timeout, cwd=REPO)
+
+
+def event_tags(directory):
+  """Every summary tag in the TensorBoard event files of a directory."""
+  tags = set()
+  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      tags.update(value.tag for value in event.summary.value)
+  return tags

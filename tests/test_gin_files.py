@@ -7,6 +7,7 @@ import pytest
 
 from rigl_rl import config
 from rigl_rl import training
+from rigl_rl.errors import ConfigError
 from tests.conftest import GIN_DIR
 
 ALL_FILES = sorted(glob.glob(os.path.join(GIN_DIR, '**', '*.gin'),
@@ -22,36 +23,68 @@ def test_there_are_fifteen_classic_control_configs():
       assert f'{env}_{method}.gin' in names
 
 
+def _bindings(path):
+  """The lottery configs name their earlier run; parsing needs no such run."""
+  return (['TICKET_RUN_DIR = "/a/finished/run"'] if 'lottery' in path else [])
+
+
 @pytest.mark.parametrize('path', ALL_FILES,
                          ids=[os.path.relpath(p, GIN_DIR) for p in ALL_FILES])
 def test_gin_file_parses(path):
-  config.parse([path], [])
+  config.parse([path], _bindings(path))
+
+
+def test_lottery_without_its_run_names_the_macro_to_set():
+  with pytest.raises(ConfigError, match="--gin_bindings='TICKET_RUN_DIR = "):
+    config.parse([os.path.join(GIN_DIR, 'dqn', 'cartpole_lottery.gin')], [])
+
+
+def _method(path):
+  return os.path.basename(path)[:-len('.gin')].split('_', 1)[1]
+
+
+# Baselines that train the dense network (Obando-Ceron et al. 2024, 5.1).
+DENSE_BASELINES = ('reset', 'redo', 'weight_decay')
+# The lottery ticket needs an earlier run; tests/baselines/ builds it.
+BUILDABLE = [path for path in RUN_FILES if _method(path) != 'lottery']
+
+
+def test_cartpole_has_every_baseline():
+  names = {os.path.basename(path) for path in RUN_FILES}
+  for baseline in DENSE_BASELINES + ('lottery',):
+    assert f'cartpole_{baseline}.gin' in names
 
 
 @pytest.mark.parametrize('path', RUN_FILES,
                          ids=[os.path.relpath(p, GIN_DIR) for p in RUN_FILES])
 def test_run_config_names_method_and_macros(path):
-  config.parse([path], [])
+  config.parse([path], _bindings(path))
   for macro in ('NUM_ENV_STEPS', 'EVAL_INTERVAL', 'EVAL_EPISODES',
                 'CHECKPOINT_INTERVAL', 'SEED'):
     assert gin.query_parameter(f'%{macro}') is not None
-  method = os.path.basename(path)[:-len('.gin')].split('_')[-1]
-  if method == 'dense':
+  method = _method(path)
+  if method in ('dense',) + DENSE_BASELINES:
     with pytest.raises(ValueError):
       gin.query_parameter('dqn_agent.sparse')
+  elif method == 'lottery':
+    assert gin.query_parameter('LotteryTicket.run_dir').scoped_selector == (
+        'TICKET_RUN_DIR/gin.macro')
   else:
     assert gin.query_parameter('%SPARSITY') == 0.9
 
 
-@pytest.mark.parametrize('path', RUN_FILES,
-                         ids=[os.path.relpath(p, GIN_DIR) for p in RUN_FILES])
+@pytest.mark.parametrize('path', BUILDABLE,
+                         ids=[os.path.relpath(p, GIN_DIR) for p in BUILDABLE])
 def test_run_config_builds(path, tmp_path):
   config.parse([path], [])
   runner = training.Runner(str(tmp_path / 'run'), verbose=False)
-  method = os.path.basename(path)[:-len('.gin')].split('_')[-1]
-  assert runner.bundle.method == method
+  method = _method(path)
+  dense_network = method in ('dense',) + DENSE_BASELINES
+  assert runner.bundle.method == ('dense' if dense_network else method)
+  assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
+      [method] if method in ('reset', 'redo') else [])
   active, total = runner.bundle.param_counts()['q']
-  if method in ('dense', 'prune'):  # Pruning starts dense.
+  if dense_network or method == 'prune':  # Pruning starts dense.
     assert active == total
   else:
     assert active < 0.2 * total

@@ -25,15 +25,25 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
   assert 'env steps/s' in proc.stdout
   assert os.path.isfile(os.path.join(root, 'config.gin'))
   assert glob.glob(os.path.join(root, 'checkpoints', 'ckpt-*.index'))
-  assert _event_tags(os.path.join(root, 'eval')) == {'Eval/AverageReturn'}
-  train_tags = _event_tags(os.path.join(root, 'train'))
+  assert conftest.event_tags(os.path.join(root, 'eval')) == {'Eval/AverageReturn'}
+  train_tags = conftest.event_tags(os.path.join(root, 'train'))
+  q = 'Diagnostics/q'
   expected = {'Train/AverageReturn', 'Losses/loss', 'Params/q/active',
-              'Speed/env_steps_per_second'}
+              'Speed/env_steps_per_second', 'FLOPs/q/inference',
+              'FLOPs/train_total', f'{q}/dormant/hidden_0',
+              f'{q}/dormant/hidden_1', f'{q}/dormant/total', f'{q}/srank',
+              f'{q}/q_mean', f'{q}/q_variance', f'{q}/q_norm',
+              f'{q}/parameter_norm', f'{q}/gradient_snr',
+              f'{q}/gradient_correlation'}
   if method != 'dense':
     expected |= {'Sparsity/q/hidden_0', 'Sparsity/q/hidden_1',
                  'Sparsity/q/output', 'Sparsity/q/total',
                  'SparseTraining/pruning_progress' if method == 'prune' else
-                 'SparseTraining/drop_fraction'}
+                 'SparseTraining/drop_fraction', f'{q}/ever_active',
+                 f'{q}/mask/hidden_0', f'{q}/mask/hidden_1', f'{q}/mask/output'}
+  if method in ('prune', 'set', 'rigl'):  # Static never updates its masks.
+    expected |= {f'{q}/mask_churn/hidden_0', f'{q}/mask_churn/hidden_1',
+                 f'{q}/mask_churn/output', f'{q}/mask_churn/total'}
   assert train_tags == expected
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
@@ -50,6 +60,24 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
   # 4 -> 64 -> 64 -> 2 with biases.
   total = 4 * 64 + 64 + 64 * 64 + 64 + 64 * 2 + 2
   assert results['total_params'] == total
+  assert set(results['diagnostics']) == {
+      tag for tag in expected
+      if tag.startswith('Diagnostics/') and '/mask' not in tag and
+      not tag.endswith('gradient_correlation')}
+  # FLOPs: 2 per active weight, 1 per bias (130 of them); a train step is
+  # 3 forward passes for each of the 32 examples; RigL adds the dense
+  # gradient at each of its 5 updates (train steps 50, 100, ..., 240).
+  flops = results['flops']
+  weights = results['active_params'] - 130
+  assert flops['inference'] == {'q': 2 * weights + 130}
+  if method in ('dense', 'static'):
+    assert flops['train_total'] == 300 * 3 * 32 * (2 * weights + 130)
+  if method == 'rigl':
+    extra = 5 * 32 * 2 * (total - 130 - weights)
+    assert flops['train_total'] == 300 * 3 * 32 * (2 * weights + 130) + extra
+  if method == 'prune':  # Dense at first: more than the final network costs.
+    assert flops['train_total'] > 300 * 3 * 32 * (2 * weights + 130)
+  assert flops['train_per_step'] == flops['train_total'] / 300
   if method == 'dense':
     assert results['sparsity'] == 0.0
     assert results['active_params'] == total
@@ -65,14 +93,6 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
     masked = sum(round(expected[n] * s) for n, s in
                  (('hidden_0', 256), ('hidden_1', 4096), ('output', 128)))
     assert results['active_params'] == total - masked
-
-
-def _event_tags(directory):
-  tags = set()
-  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      tags.update(value.tag for value in event.summary.value)
-  return tags
 
 
 def _tree_digest(root):
