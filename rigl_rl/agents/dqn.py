@@ -92,14 +92,6 @@ def dqn_agent(time_step_spec,
       target_update_tau=target_update_tau,
       train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
   agent.initialize()
-  if sparse is not None:
-    # Not agent.loss(): TF-Agents' public loss() discounts with gamma = 1.0;
-    # only its train step passes the agent's gamma.
-    sparse_targets.append(
-        base.SparseTarget(
-            sparse_q, optimizer,
-            lambda experience: (tf.reduce_mean(per_example_loss(experience)) +
-                                tf.add_n(q_network.losses or [0.0]))))
 
   def per_example_loss(experience):
     # DqnAgent's loss before it averages over the batch (replayed starts are
@@ -112,6 +104,15 @@ def dqn_agent(time_step_spec,
         next_step.reward +
         gamma * next_step.discount * tf.reduce_max(next_q, axis=-1))
     return _TD_LOSSES[td_loss](targets, q)
+
+  if sparse is not None:
+    # Not agent.loss(): TF-Agents' public loss() discounts with gamma = 1.0;
+    # only its train step passes the agent's gamma.
+    sparse_targets.append(
+        base.SparseTarget(
+            sparse_q, optimizer,
+            lambda experience: (tf.reduce_mean(per_example_loss(experience)) +
+                                tf.add_n(q_network.losses or [0.0]))))
 
   def greedy(time_step):
     q_values, _ = q_network(

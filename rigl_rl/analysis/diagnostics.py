@@ -241,7 +241,7 @@ class Diagnostics:
       outputs_fn, gradient_statistics_fn = self._compiled(trained)
       outputs = outputs_fn(experience)
       hidden = outputs[:-1]
-      names = [masking.layer_name(layer) for layer in
+      names = [masking.inner_layer(layer).name for layer in
                masking.maskable_layers(trained.network)][:-1]
       per_layer, total = dormant_fractions(hidden, self.dormant_threshold)
       for name, fraction in zip(names, per_layer):

@@ -5,7 +5,7 @@ next update, as in Nikishin et al. 2022 and Sokar et al. 2023), reset the
 optimizer slots of every weight they change, and keep masked entries of a
 sparse network at exactly zero.
 """
-from typing import Dict, Optional
+from typing import Dict
 
 import gin
 import tensorflow as tf
@@ -33,13 +33,9 @@ def _replace(variable: tf.Variable, where: tf.Tensor, values: tf.Tensor,
     slot.assign(slot * keep)
 
 
-def _inner(layer):
-  return layer.layer if isinstance(layer, masking.SparseWrapper) else layer
-
-
 def _reinitialise(layer, where_kernel, where_bias, optimizer, rng) -> None:
   """Re-draws the chosen kernel and bias entries of a maskable layer."""
-  inner = _inner(layer)
+  inner = masking.inner_layer(layer)
   fresh = _fresh_values(inner.kernel_initializer, inner.kernel, rng)
   if isinstance(layer, masking.SparseWrapper):
     fresh *= layer.mask
@@ -67,16 +63,16 @@ class Intervention:
   def is_due(self, t: int, total_train_steps: int) -> bool:
     return 0 < t < total_train_steps and t % self.interval == 0
 
-  def apply(self, trained, experience, rng: tf.random.Generator,
-            sparse_network: Optional[masking.SparseNetwork] = None
-           ) -> Dict[str, float]:
+  def apply(self, trained, experience,
+            rng: tf.random.Generator) -> Dict[str, float]:
     """Changes one network; returns what to log, keyed by a short name.
+
+    Masked layers keep their masks: re-drawn weights are masked too.
 
     Args:
       trained: a `base.TrainedNetwork`.
       experience: the last training batch.
       rng: the run's generator, for re-initialisation.
-      sparse_network: the network's masks, if it is sparse.
     """
     raise NotImplementedError
 
@@ -100,11 +96,11 @@ class Reset(Intervention):
       raise ConfigError(f'Reset.last_layers must be >= 1, got {last_layers}')
     self.last_layers = last_layers
 
-  def apply(self, trained, experience, rng, sparse_network=None):
-    del experience, sparse_network
+  def apply(self, trained, experience, rng):
+    del experience
     layers = masking.maskable_layers(trained.network)[-self.last_layers:]
     for layer in layers:
-      inner = _inner(layer)
+      inner = masking.inner_layer(layer)
       everywhere = tf.ones(inner.kernel.shape, tf.bool)
       bias_everywhere = (tf.ones(inner.bias.shape, tf.bool)
                          if inner.use_bias else None)
@@ -146,8 +142,7 @@ class ReDo(Intervention):
     super().__init__(interval)
     self.threshold = threshold
 
-  def apply(self, trained, experience, rng, sparse_network=None):
-    del sparse_network
+  def apply(self, trained, experience, rng):
     layers = masking.maskable_layers(trained.network)
     outputs = diagnostics.layer_outputs(trained.network,
                                         trained.inputs(experience))
@@ -159,11 +154,11 @@ class ReDo(Intervention):
       if not count:
         continue
       recycled += count
-      inner = _inner(layer)
+      inner = masking.inner_layer(layer)
       incoming = tf.broadcast_to(dormant, inner.kernel.shape)
       _reinitialise(layer, incoming, dormant, trained.optimizer, rng)
-      outgoing = _input_rows(_inner(after).kernel.shape, dormant)
-      _replace(_inner(after).kernel, outgoing,
-               tf.zeros_like(_inner(after).kernel), trained.optimizer)
+      kernel = masking.inner_layer(after).kernel
+      _replace(kernel, _input_rows(kernel.shape, dormant),
+               tf.zeros_like(kernel), trained.optimizer)
     return {'recycled_fraction': recycled / max(units, 1)}
 

@@ -50,9 +50,7 @@ def layer_costs(network: tf.Module) -> List[LayerCost]:
     ValueError: if a layer is not built or its spatial output size is unknown.
   """
   costs = []
-  for layer in masking.maskable_layers(network):
-    if isinstance(layer, masking.SparseWrapper):
-      layer = layer.layer
+  for layer in map(masking.inner_layer, masking.maskable_layers(network)):
     config = layer.get_build_config()
     if config is None:
       raise ValueError(f'layer {layer.name!r} is not built; call the network '

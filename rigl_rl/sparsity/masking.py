@@ -74,9 +74,9 @@ def maskable_layers(network: tf.Module) -> List[tf_keras.layers.Layer]:
   return visit(network)
 
 
-def layer_name(layer: tf_keras.layers.Layer) -> str:
-  """The name of a maskable layer, seen through its SparseWrapper if any."""
-  return layer.layer.name if isinstance(layer, SparseWrapper) else layer.name
+def inner_layer(layer: tf_keras.layers.Layer) -> tf_keras.layers.Layer:
+  """The Dense or Conv2D layer itself, seen through its SparseWrapper if any."""
+  return layer.layer if isinstance(layer, SparseWrapper) else layer
 
 
 def sparse_layers(network: tf.Module) -> List[SparseWrapper]:

@@ -319,14 +319,11 @@ class Runner:
 
   def _apply_baselines(self, experience) -> None:
     t = self.train_step
-    by_network = {id(target.network.network): target.network
-                  for target in self.bundle.sparse}
     for baseline in self.plasticity_baselines:
       if not baseline.is_due(t, self.total_train_steps):
         continue
       for trained in self.bundle.trained:
-        logged = baseline.apply(trained, experience, self.rng,
-                                by_network.get(id(trained.network)))
+        logged = baseline.apply(trained, experience, self.rng)
         if self._train_writer is None:
           continue
         with self._train_writer.as_default(step=t):
