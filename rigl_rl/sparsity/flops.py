@@ -13,7 +13,7 @@ update step needs the dense gradient, i.e. 2 * f_S + f_D instead of 3 * f_S.
 """
 import dataclasses
 import math
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import tensorflow as tf
 import tf_keras
@@ -79,14 +79,6 @@ def inference_flops(costs: Sequence[LayerCost],
   """Per-example forward FLOPs; layers missing from `densities` are dense."""
   densities = densities or {}
   return sum(cost.flops(densities.get(cost.name, 1.0)) for cost in costs)
-
-
-def mask_densities(sparse_network: masking.SparseNetwork) -> Dict[str, float]:
-  """Layer name -> current density (mean of the mask) of a SparseNetwork."""
-  return {
-      layer.layer.name: float(tf.reduce_mean(layer.mask))
-      for layer in sparse_network.layers
-  }
 
 
 def training_flops_per_step(inference: float, batch_size: int) -> float:

@@ -223,12 +223,17 @@ class SparseNetwork:
     for layer in self.layers:
       layer.pruning_step.assign(step)
 
-  def layer_sparsity(self) -> Dict[str, float]:
-    """layer name -> current fraction of masked entries."""
+  def layer_density(self) -> Dict[str, float]:
+    """layer name -> current fraction of active entries."""
     return {
-        layer.layer.name: 1.0 - float(tf.reduce_mean(layer.mask))
+        layer.layer.name: float(tf.reduce_mean(layer.mask))
         for layer in self.layers
     }
+
+  def layer_sparsity(self) -> Dict[str, float]:
+    """layer name -> current fraction of masked entries."""
+    return {name: 1.0 - density
+            for name, density in self.layer_density().items()}
 
   def masked_counts(self):
     """(active, total) entries over the maskable kernels."""

@@ -278,7 +278,7 @@ class Runner:
       dense: count every network as if it had no masks.
     """
     densities = {} if dense else {
-        target.network.name: flops.mask_densities(target.network)
+        target.network.name: target.network.layer_density()
         for target in self.bundle.sparse
     }
     return {

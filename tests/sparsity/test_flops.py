@@ -94,7 +94,7 @@ def test_unbuilt_layer_is_an_error():
     flops.layer_costs(model)
 
 
-def test_mask_densities_of_a_wrapped_network():
+def test_flops_of_a_wrapped_network_follow_its_masks():
   network = sequential.Sequential(
       [masking.wrap_layer(layers.Dense(5, name='hidden_0')),
        masking.wrap_layer(layers.Dense(2, name='output'))],
@@ -106,7 +106,7 @@ def test_mask_densities_of_a_wrapped_network():
   # 5 of hidden_0's 20 entries and 4 of output's 10 are active.
   hidden.mask.assign(mask_with_ones((4, 5), 5))
   output.mask.assign(mask_with_ones((5, 2), 4))
-  densities = flops.mask_densities(sparse_network)
+  densities = sparse_network.layer_density()
   assert densities == pytest.approx({'hidden_0': 0.25, 'output': 0.4})
   costs = flops.layer_costs(network)
   assert [cost.name for cost in costs] == ['hidden_0', 'output']
