@@ -142,6 +142,11 @@ class Runner:
         trained.name: flops.layer_costs(trained.network)
         for trained in self.bundle.trained
     }
+    # What each network would cost with no masks (RigL's dense gradient).
+    self._dense_flops = {
+        name: flops.inference_flops(costs)
+        for name, costs in self._layer_costs.items()
+    }
     extra = {}
     if diagnostics is not None:
       diagnostics.bind(self.replay, self.rng)
@@ -271,13 +276,9 @@ class Runner:
       limits.append(_steps_to_boundary(t, baseline.interval))
     return max(1, min(limits))
 
-  def inference_flops(self, dense: bool = False) -> Dict[str, float]:
-    """name -> per-example forward FLOPs of each network with its masks.
-
-    Args:
-      dense: count every network as if it had no masks.
-    """
-    densities = {} if dense else {
+  def inference_flops(self) -> Dict[str, float]:
+    """name -> per-example forward FLOPs of each network with its masks."""
+    densities = {
         target.network.name: target.network.layer_density()
         for target in self.bundle.sparse
     }
@@ -296,7 +297,7 @@ class Runner:
           grads = target.dense_gradients(experience)
           self._train_flops.assign_add(flops.dense_gradient_extra_flops(
               self.inference_flops()[network.name],
-              self.inference_flops(dense=True)[network.name], self.batch_size))
+              self._dense_flops[network.name], self.batch_size))
         else:
           grads = None
         churn = network.updater.update(t, network, target.optimizer, self.rng,
