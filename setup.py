@@ -8,7 +8,7 @@ setuptools.setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=setuptools.find_packages(include=['rigl_rl', 'rigl_rl.*']),
-    scripts=['bin/train'],
+    scripts=['bin/train', 'bin/sweep', 'bin/report'],
     python_requires='>=3.11,<3.12',
     # The set in ../shared/DESIGN.md section 2, verified to resolve and import together.
     install_requires=[
@@ -24,6 +24,13 @@ setuptools.setup(
         'numpy>=1.26',
     ],
     extras_require={
-        'test': ['pytest>=8'],
+        # bin/sweep: runs on a local or remote Ray cluster.
+        'sweep': ['ray>=2.60,<3', 'pyyaml>=6'],
+        # bin/report: rliable's IQM and stratified bootstrap. rliable 1.2
+        # passes random_state to arch, which arch 8 rejects, and arch 7 calls
+        # a pandas helper whose signature pandas 3 changed.
+        'report': ['rliable>=1.2,<1.3', 'arch>=7,<8', 'pandas>=2.2,<3',
+                   'matplotlib>=3.8'],
+        'test': ['pytest>=8', 'rigl_rl[sweep,report]'],
     },
 )

@@ -241,6 +241,14 @@ class SparseNetwork:
     total = sum(int(np.prod(layer.mask.shape)) for layer in self.layers)
     return active, total
 
+  def target_counts(self):
+    """(active, total) entries over the maskable kernels at the allocated
+    sparsities: what gradual pruning ends with, and the others start with."""
+    sizes = [int(np.prod(layer.mask.shape)) for layer in self.layers]
+    active = sum(size - int(round(self.sparsities[name] * size))
+                 for name, size in zip(self.layer_names, sizes))
+    return active, sum(sizes)
+
 
 def count_params(network: tf.Module,
                  sparse_network: Optional[SparseNetwork] = None):

@@ -45,7 +45,7 @@ def _alive(pid: int) -> bool:
   return True
 
 
-def _lock(root_dir: str) -> None:
+def lock(root_dir: str) -> None:
   """Marks `root_dir` as used by this process until it exits.
 
   A lock left by a process that has died (e.g. SIGKILL) is taken over.
@@ -99,7 +99,7 @@ def claim(root_dir: str, config: str) -> bool:
     raise ConfigError(f'--root_dir {root_dir} is a file; pass a directory')
   path = os.path.join(root_dir, CONFIG_FILE)
   if os.path.exists(path):
-    _lock(root_dir)  # Before reading: a live run must not be resumed twice.
+    lock(root_dir)  # Before reading: a live run must not be resumed twice.
     with open(path) as f:
       if f.read() == config:
         return True
@@ -115,6 +115,6 @@ def claim(root_dir: str, config: str) -> bool:
           f'{root_dir} holds run files ({", ".join(found)}) but no '
           f'{CONFIG_FILE}, so it cannot be checked; pass a new --root_dir')
   os.makedirs(root_dir, exist_ok=True)
-  _lock(root_dir)
+  lock(root_dir)
   write_atomic(path, config)
   return False

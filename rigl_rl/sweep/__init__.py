@@ -1,0 +1,1 @@
+"""Grids of runs: the sweep spec, parameter-matched dense widths, Ray launch."""

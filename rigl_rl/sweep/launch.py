@@ -1,0 +1,300 @@
+"""Running a sweep's runs as Ray tasks, each a `bin/train` process.
+
+Each task runs the train binary in a child process, so every run has its own
+TensorFlow and gin state and its output goes to `<run>/train.log`; a run that
+stops half-way resumes from its checkpoints the next time, as bin/train does.
+"""
+import dataclasses
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Dict, List, Optional, Sequence
+
+from rigl_rl.sweep import spec as spec_lib
+from rigl_rl.training import run_dir
+
+TRAIN_BINARY = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+        __file__)))), 'bin', 'train')
+STATUS_FILE = 'sweep_status.json'
+RUN_FILE = 'sweep_run.json'  # How the sweep made a run: files, bindings, labels.
+LOG_FILE = 'train.log'
+# bin/train's exit status after Ctrl-C, once its checkpoint is saved.
+INTERRUPTED = 130
+
+
+def finished(root_dir: str) -> bool:
+  """Whether the run in `root_dir` trained to its end."""
+  path = os.path.join(root_dir, run_dir.RESULTS_FILE)
+  try:
+    with open(path) as f:
+      return bool(json.load(f).get('finished'))
+  except (FileNotFoundError, json.JSONDecodeError):
+    return False
+
+
+def progress(root_dir: str) -> Optional[float]:
+  """Fraction of env steps done, from the run's last results.json."""
+  try:
+    with open(os.path.join(root_dir, run_dir.RESULTS_FILE)) as f:
+      results = json.load(f)
+    return results['env_steps_done'] / results['num_env_steps']
+  except (FileNotFoundError, json.JSONDecodeError, KeyError,
+          ZeroDivisionError):
+    return None
+
+
+def last_error(log_path: str) -> str:
+  """The line that says why a run failed: its last non-empty log line."""
+  try:
+    with open(log_path, errors='replace') as f:
+      lines = [line.strip() for line in f if line.strip()]
+  except FileNotFoundError:
+    return 'no log written'
+  return lines[-1] if lines else 'exited with no output'
+
+
+def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
+  """The bin/train command line of one run."""
+  command = [sys.executable, TRAIN_BINARY, f'--root_dir={root_dir}']
+  command += [f'--gin_files={path}' for path in run.gin_files]
+  command += [f'--gin_bindings={binding}' for binding in run.bindings]
+  return command
+
+
+def train_process(command: Sequence[str], log_path: str,
+                  threads: int) -> int:
+  """Runs bin/train to its end; a Ray task body (also run in tests).
+
+  Cancelling the task (KeyboardInterrupt) forwards one SIGINT, so bin/train
+  saves a checkpoint before it exits.
+
+  Returns:
+    bin/train's exit status.
+  """
+  env = dict(os.environ,
+             TF_NUM_INTRAOP_THREADS=str(threads),
+             TF_NUM_INTEROP_THREADS=str(threads))
+  with open(log_path, 'a') as log:
+    # Its own session: a terminal's Ctrl-C reaches it once, through us.
+    child = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT,
+                             env=env, start_new_session=True)
+    forwarded = False
+    while True:
+      try:
+        return child.wait()
+      except KeyboardInterrupt:
+        if not forwarded:
+          child.send_signal(signal.SIGINT)
+          forwarded = True
+
+
+@dataclasses.dataclass
+class Tally:
+  """Where each run of a sweep stands."""
+  done: List[str] = dataclasses.field(default_factory=list)
+  skipped: List[str] = dataclasses.field(default_factory=list)
+  running: List[str] = dataclasses.field(default_factory=list)
+  failed: Dict[str, str] = dataclasses.field(default_factory=dict)
+  interrupted: List[str] = dataclasses.field(default_factory=list)
+  pending: List[str] = dataclasses.field(default_factory=list)
+
+  def line(self, total: int) -> str:
+    return (f'{len(self.done) + len(self.skipped)}/{total} done, '
+            f'{len(self.running)} running, {len(self.failed)} failed, '
+            f'{len(self.pending)} pending')
+
+
+class Sweep:
+  """Runs every run of a spec once to its end, on Ray."""
+
+  def __init__(self, sweep_dir: str, runs: Sequence[spec_lib.Run],
+               cpus_per_run: float, ray_address: Optional[str] = None,
+               progress_interval: float = 60.0, out=sys.stdout):
+    """Prepares the sweep directory.
+
+    Args:
+      sweep_dir: where each run gets its directory.
+      runs: the runs, matched dense runs included.
+      cpus_per_run: Ray CPUs each run takes; also its TensorFlow threads.
+      ray_address: an existing Ray cluster, e.g. 'ray://head:10001'; None
+        starts a local Ray with this machine's cores.
+      progress_interval: seconds between progress lines while runs go on.
+      out: where progress lines go.
+    """
+    self.sweep_dir = sweep_dir
+    self.runs = list(runs)
+    self.cpus_per_run = cpus_per_run
+    self.ray_address = ray_address
+    self.progress_interval = progress_interval
+    self.out = out
+    self.tally = Tally()
+    self._start = time.time()
+
+  def _print(self, message: str) -> None:
+    elapsed = time.time() - self._start
+    print(f'[sweep {elapsed / 60:5.1f} min] {message}', file=self.out,
+          flush=True)
+
+  def _root(self, run: spec_lib.Run) -> str:
+    return os.path.join(self.sweep_dir, run.name)
+
+  def _write_status(self) -> None:
+    tally = self.tally
+    states = {name: 'done' for name in tally.done + tally.skipped}
+    states.update({name: 'running' for name in tally.running})
+    states.update({name: 'interrupted' for name in tally.interrupted})
+    states.update({name: 'pending' for name in tally.pending})
+    states.update({name: 'failed' for name in tally.failed})
+    status = {run.name: {'state': states[run.name]} for run in self.runs}
+    for name, error in tally.failed.items():
+      status[name]['error'] = error
+    run_dir.write_json(os.path.join(self.sweep_dir, STATUS_FILE), status)
+
+  def _record_run(self, run: spec_lib.Run) -> None:
+    """Writes how the sweep made the run, once; a run dir is never reused
+    for another run (bin/train refuses a different config)."""
+    path = os.path.join(self._root(run), RUN_FILE)
+    if not os.path.exists(path):
+      run_dir.write_json(path, {
+          'name': run.name,
+          'gin_files': list(run.gin_files),
+          'bindings': list(run.bindings),
+          'labels': dict(run.labels),
+      })
+
+  def run(self) -> str:
+    """Runs what is not finished yet; returns 'finished', 'failed' or
+    'interrupted'. Ctrl-C stops every run at a checkpoint."""
+    import ray  # pylint: disable=g-import-not-at-top
+
+    tally = self.tally
+    todo = []
+    # Seed by seed, so a sweep stopped early has whole seeds of every config.
+    for run in sorted(self.runs, key=lambda run: run.seed):
+      if finished(self._root(run)):
+        tally.skipped.append(run.name)
+      else:
+        todo.append(run)
+    resumed = sum(os.path.exists(os.path.join(self._root(r), run_dir.CONFIG_FILE))
+                  for r in todo)
+    self._print(f'{len(self.runs)} runs: {len(tally.skipped)} finished before '
+                f'(skipped), {resumed} to resume, {len(todo) - resumed} to start.')
+    if not todo:
+      self._write_status()
+      return 'finished'
+
+    if self.ray_address:
+      ray.init(address=self.ray_address, log_to_driver=False,
+               logging_level=logging.WARNING)
+    else:
+      ray.init(include_dashboard=False, log_to_driver=False,
+               logging_level=logging.WARNING)
+    cpus = ray.cluster_resources().get('CPU', 0)
+    if cpus < self.cpus_per_run:
+      ray.shutdown()
+      raise RuntimeError(f'the Ray cluster has {cpus} CPUs; a run needs '
+                         f'{self.cpus_per_run} (cpus_per_run in the spec)')
+    self._print(f'Ray: {cpus:g} CPUs, up to {int(cpus // self.cpus_per_run)} '
+                'runs at once; logs in <run>/train.log, status in '
+                f'{STATUS_FILE}.')
+    task = ray.remote(train_process).options(
+        num_cpus=self.cpus_per_run, max_retries=0)
+    threads = max(1, int(self.cpus_per_run))
+    refs = {}
+    for run in todo:
+      root = self._root(run)
+      os.makedirs(root, exist_ok=True)
+      self._record_run(run)
+      refs[task.remote(train_command(run, root), os.path.join(root, LOG_FILE),
+                       threads)] = run
+    tally.pending = [run.name for run in todo]
+    status = 'finished'
+    try:
+      self._wait(ray, refs)
+    except KeyboardInterrupt:
+      status = 'interrupted'
+      self._print('Interrupt: stopping every run at a checkpoint...')
+      for ref in refs:
+        ray.cancel(ref)
+      self._wait(ray, refs, cancelling=True)
+    finally:
+      self._write_status()
+      ray.shutdown()
+    if status == 'interrupted':
+      self._print(f'Stopped: {tally.line(len(self.runs))}. Run the same '
+                  'command to go on.')
+      return status
+    if tally.failed:
+      self._print(f'{tally.line(len(self.runs))}. Failed runs:')
+      for name, error in sorted(tally.failed.items()):
+        self._print(f'  {name}: {error}')
+      self._print('Fix them and run the same command: finished runs are '
+                  'skipped, failed ones retried from their checkpoints.')
+      return 'failed'
+    self._print(f'All {len(self.runs)} runs finished.')
+    return 'finished'
+
+  def _wait(self, ray, refs: Dict, cancelling: bool = False) -> None:
+    """Collects tasks as they end, printing progress."""
+    tally = self.tally
+    last_line = 0.0
+    while refs:
+      ready, _ = ray.wait(list(refs), num_returns=1,
+                          timeout=self.progress_interval)
+      for ref in ready:
+        run = refs.pop(ref)
+        self._settle(ray, ref, run)
+      self._refresh_running(refs)
+      now = time.time()
+      if ready or now - last_line >= self.progress_interval:
+        last_line = now
+        if not cancelling:
+          self._print(self._progress_line())
+        self._write_status()
+
+  def _settle(self, ray, ref, run: spec_lib.Run) -> None:
+    tally = self.tally
+    for names in (tally.running, tally.pending):
+      if run.name in names:
+        names.remove(run.name)
+    root = self._root(run)
+    try:
+      code = ray.get(ref)
+    except (ray.exceptions.TaskCancelledError,
+            ray.exceptions.RayTaskError) as e:
+      if isinstance(e, ray.exceptions.TaskCancelledError):
+        tally.interrupted.append(run.name)  # Never started.
+        return
+      tally.failed[run.name] = f'Ray task error: {str(e).splitlines()[0]}'
+      return
+    if code == 0 and finished(root):
+      tally.done.append(run.name)
+    elif code == INTERRUPTED or code == -signal.SIGINT:
+      tally.interrupted.append(run.name)
+    else:
+      tally.failed[run.name] = last_error(os.path.join(root, LOG_FILE))
+
+  def _refresh_running(self, refs: Dict) -> None:
+    """A run counts as running once bin/train has claimed its directory."""
+    tally = self.tally
+    for run in refs.values():
+      if run.name in tally.pending and os.path.exists(
+          os.path.join(self._root(run), run_dir.LOCK_FILE)):
+        tally.pending.remove(run.name)
+        tally.running.append(run.name)
+
+  def _progress_line(self) -> str:
+    line = self.tally.line(len(self.runs))
+    shown = []
+    for name in self.tally.running[:4]:
+      fraction = progress(os.path.join(self.sweep_dir, name))
+      shown.append(f'{name} {"?" if fraction is None else f"{fraction:.0%}"}')
+    more = len(self.tally.running) - len(shown)
+    if shown:
+      line += '; running: ' + ', '.join(shown) + (f' +{more}' if more > 0 else '')
+    return line
