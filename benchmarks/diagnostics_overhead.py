@@ -25,7 +25,7 @@ from absl import flags
 import gin
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 
 flags.DEFINE_integer('steps', 2000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; medians are kept.')
@@ -40,7 +40,7 @@ def _runner(method: str, bindings):
   gin.clear_config()
   config.parse([os.path.join(GIN_DIR, f'cartpole_{method}.gin')],
                ['NUM_ENV_STEPS = 1000000'] + bindings)
-  runner = training.Runner(tempfile.mkdtemp(), verbose=False)
+  runner = Runner(tempfile.mkdtemp(), verbose=False)
   runner.env.reset()
   while runner.train_step < 1:  # The initial collect and a first chunk.
     runner.advance()

@@ -30,7 +30,7 @@ from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.utils import common
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from rigl_rl.envs import factory
 
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
@@ -57,7 +57,7 @@ class RunLoop:
         'UpdateSchedule.begin_fraction = 0.0',
         'UpdateSchedule.end_fraction = 1.0',
     ] if method != 'dense' else [f'NUM_ENV_STEPS = {total}'])
-    self.runner = training.Runner(tempfile.mkdtemp(), verbose=False)
+    self.runner = Runner(tempfile.mkdtemp(), verbose=False)
     self.runner.env.reset()
     while int(self.runner.env_steps.numpy()) < INITIAL_COLLECT:
       self.runner.advance()

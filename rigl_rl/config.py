@@ -8,10 +8,10 @@ import gin
 
 # Registers every configurable the gin files may name.
 import rigl_rl.agents  # pylint: disable=unused-import
-import rigl_rl.analysis  # pylint: disable=unused-import
+import rigl_rl.analysis.diagnostics  # pylint: disable=unused-import
 import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
-import rigl_rl.training  # pylint: disable=unused-import
+import rigl_rl.training.loop  # pylint: disable=unused-import
 from rigl_rl.errors import ConfigError
 
 

@@ -6,7 +6,7 @@ import gin
 import pytest
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from rigl_rl.errors import ConfigError
 from tests.conftest import GIN_DIR
 
@@ -77,7 +77,7 @@ def test_run_config_names_method_and_macros(path):
                          ids=[os.path.relpath(p, GIN_DIR) for p in BUILDABLE])
 def test_run_config_builds(path, tmp_path):
   config.parse([path], [])
-  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  runner = Runner(str(tmp_path / 'run'), verbose=False)
   method = _method(path)
   dense_network = method in ('dense',) + DENSE_BASELINES
   assert runner.bundle.method == ('dense' if dense_network else method)

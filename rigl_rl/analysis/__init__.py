@@ -1,2 +1,1 @@
-"""Looking inside training: diagnostics of networks and masks."""
-from rigl_rl.analysis.diagnostics import Diagnostics
+"""Looking inside training and at its results: diagnostics, reports."""

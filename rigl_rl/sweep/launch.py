@@ -14,6 +14,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import spec as spec_lib
 from rigl_rl.training import run_dir
 
@@ -21,6 +22,7 @@ TRAIN_BINARY = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
         __file__)))), 'bin', 'train')
 STATUS_FILE = 'sweep_status.json'
+STOP_FILE = '.stop'  # Ctrl-C's stop level, read by the tasks.
 RUN_FILE = 'sweep_run.json'  # How the sweep made a run: files, bindings, labels.
 LOG_FILE = 'train.log'
 # bin/train's exit status after Ctrl-C, once its checkpoint is saved.
@@ -66,31 +68,58 @@ def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
   return command
 
 
-def train_process(command: Sequence[str], log_path: str,
-                  threads: int) -> int:
-  """Runs bin/train to its end; a Ray task body (also run in tests).
+# Seconds between a task's looks at the sweep's stop file.
+_POLL_SECONDS = 1.0
 
-  Cancelling the task (KeyboardInterrupt) forwards one SIGINT, so bin/train
-  saves a checkpoint before it exits.
+
+def stop_level(stop_file: str) -> int:
+  """0 while the sweep runs; 1 to stop at a checkpoint, 2 to stop at once."""
+  try:
+    with open(stop_file) as f:
+      return int(f.read().strip() or 0)
+  except (FileNotFoundError, ValueError):
+    return 0
+
+
+def train_process(command: Sequence[str], log_path: str, threads: int,
+                  stop_file: str) -> Optional[int]:
+  """Runs bin/train to its end; the body of a sweep's Ray task.
+
+  bin/train gets one SIGINT for each level the stop file rises to: at 1 it
+  saves a checkpoint and exits, at 2 it exits at once. Interrupting the task
+  itself counts as level 1. A file, not a Ray call: a task blocked in a Ray
+  call lends its CPU to another task.
+
+  Args:
+    command: the bin/train command line.
+    log_path: where its output is appended.
+    threads: TensorFlow intra- and inter-op threads.
+    stop_file: the sweep's stop file, polled every second.
 
   Returns:
-    bin/train's exit status.
+    bin/train's exit status, or None if the sweep was stopping before the
+    run started.
   """
+  if stop_level(stop_file):
+    return None
   env = dict(os.environ,
              TF_NUM_INTRAOP_THREADS=str(threads),
              TF_NUM_INTEROP_THREADS=str(threads))
   with open(log_path, 'a') as log:
-    # Its own session: a terminal's Ctrl-C reaches it once, through us.
+    # Its own session: a terminal's Ctrl-C reaches it only through us.
     child = subprocess.Popen(list(command), stdout=log, stderr=subprocess.STDOUT,
                              env=env, start_new_session=True)
-    forwarded = False
+    forwarded = 0
     while True:
       try:
-        return child.wait()
+        return child.wait(timeout=_POLL_SECONDS)
+      except subprocess.TimeoutExpired:
+        level = stop_level(stop_file)
       except KeyboardInterrupt:
-        if not forwarded:
-          child.send_signal(signal.SIGINT)
-          forwarded = True
+        level = max(1, stop_level(stop_file))
+      while forwarded < min(level, 2):
+        child.send_signal(signal.SIGINT)
+        forwarded += 1
 
 
 @dataclasses.dataclass
@@ -168,11 +197,21 @@ class Sweep:
       })
 
   def run(self) -> str:
-    """Runs what is not finished yet; returns 'finished', 'failed' or
-    'interrupted'. Ctrl-C stops every run at a checkpoint."""
+    """Runs what is not finished yet. Ctrl-C stops every run at a checkpoint.
+
+    Returns:
+      'finished', 'failed' (some run failed; the others went on) or
+      'interrupted'.
+
+    Raises:
+      ConfigError: if the Ray cluster has fewer CPUs than a run needs.
+    """
     import ray  # pylint: disable=g-import-not-at-top
 
     tally = self.tally
+    # Left by a driver that died while stopping; this one holds the lock.
+    if os.path.exists(os.path.join(self.sweep_dir, STOP_FILE)):
+      os.remove(os.path.join(self.sweep_dir, STOP_FILE))
     todo = []
     # Seed by seed, so a sweep stopped early has whole seeds of every config.
     for run in sorted(self.runs, key=lambda run: run.seed):
@@ -197,13 +236,14 @@ class Sweep:
     cpus = ray.cluster_resources().get('CPU', 0)
     if cpus < self.cpus_per_run:
       ray.shutdown()
-      raise RuntimeError(f'the Ray cluster has {cpus} CPUs; a run needs '
+      raise ConfigError(f'the Ray cluster has {cpus} CPUs; a run needs '
                          f'{self.cpus_per_run} (cpus_per_run in the spec)')
     self._print(f'Ray: {cpus:g} CPUs, up to {int(cpus // self.cpus_per_run)} '
                 'runs at once; logs in <run>/train.log, status in '
                 f'{STATUS_FILE}.')
-    task = ray.remote(train_process).options(
-        num_cpus=self.cpus_per_run, max_retries=0)
+    stop_file = os.path.join(self.sweep_dir, STOP_FILE)
+    task = ray.remote(train_process).options(num_cpus=self.cpus_per_run,
+                                             max_retries=0)
     threads = max(1, int(self.cpus_per_run))
     refs = {}
     for run in todo:
@@ -211,20 +251,27 @@ class Sweep:
       os.makedirs(root, exist_ok=True)
       self._record_run(run)
       refs[task.remote(train_command(run, root), os.path.join(root, LOG_FILE),
-                       threads)] = run
+                       threads, stop_file)] = run
     tally.pending = [run.name for run in todo]
     status = 'finished'
     try:
       self._wait(ray, refs)
     except KeyboardInterrupt:
       status = 'interrupted'
-      self._print('Interrupt: stopping every run at a checkpoint...')
-      for ref in refs:
-        ray.cancel(ref)
-      self._wait(ray, refs, cancelling=True)
+      self._print('Interrupt: every run saves a checkpoint and stops (press '
+                  'Ctrl-C again to stop them at once)...')
+      run_dir.write_atomic(stop_file, '1')
+      while refs:
+        try:
+          self._wait(ray, refs, stopping=True)
+        except KeyboardInterrupt:
+          self._print('Stopping every run at once...')
+          run_dir.write_atomic(stop_file, '2')
     finally:
       self._write_status()
       ray.shutdown()
+      if os.path.exists(stop_file):
+        os.remove(stop_file)
     if status == 'interrupted':
       self._print(f'Stopped: {tally.line(len(self.runs))}. Run the same '
                   'command to go on.')
@@ -239,7 +286,7 @@ class Sweep:
     self._print(f'All {len(self.runs)} runs finished.')
     return 'finished'
 
-  def _wait(self, ray, refs: Dict, cancelling: bool = False) -> None:
+  def _wait(self, ray, refs: Dict, stopping: bool = False) -> None:
     """Collects tasks as they end, printing progress."""
     tally = self.tally
     last_line = 0.0
@@ -253,7 +300,7 @@ class Sweep:
       now = time.time()
       if ready or now - last_line >= self.progress_interval:
         last_line = now
-        if not cancelling:
+        if not stopping:
           self._print(self._progress_line())
         self._write_status()
 
@@ -265,16 +312,14 @@ class Sweep:
     root = self._root(run)
     try:
       code = ray.get(ref)
-    except (ray.exceptions.TaskCancelledError,
-            ray.exceptions.RayTaskError) as e:
-      if isinstance(e, ray.exceptions.TaskCancelledError):
-        tally.interrupted.append(run.name)  # Never started.
-        return
-      tally.failed[run.name] = f'Ray task error: {str(e).splitlines()[0]}'
+    except ray.exceptions.RayError as e:
+      tally.failed[run.name] = f'Ray: {str(e).strip().splitlines()[0]}'
       return
-    if code == 0 and finished(root):
+    if code is None:
+      tally.pending.append(run.name)  # Never started: the sweep was stopping.
+    elif code == 0 and finished(root):
       tally.done.append(run.name)
-    elif code == INTERRUPTED or code == -signal.SIGINT:
+    elif code == INTERRUPTED:
       tally.interrupted.append(run.name)
     else:
       tally.failed[run.name] = last_error(os.path.join(root, LOG_FILE))

@@ -492,9 +492,12 @@ class Runner:
     eval_writer = tf.summary.create_file_writer(
         os.path.join(self.root_dir, 'eval'))
     previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+    # Processes inherit a blocked SIGINT from parents such as Ray's workers.
+    previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
     try:
       status = self._loop(train_writer, eval_writer)
     finally:
+      signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
       signal.signal(signal.SIGINT, previous_handler)
       train_writer.flush()
       eval_writer.flush()

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from tests import conftest
 
 
@@ -13,7 +13,7 @@ def test_per_example_and_rigl_losses_are_the_training_loss(tmp_path, td_loss):
   config.parse([conftest.gin_path('cartpole_rigl.gin')],
                conftest.smoke_bindings('rigl') +
                [f"dqn_agent.td_loss = '{td_loss}'"])
-  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  runner = Runner(str(tmp_path / 'run'), verbose=False)
   runner.env.reset()
   while runner.train_step < 20:  # Q and target networks now differ.
     runner.advance()

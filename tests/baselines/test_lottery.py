@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from rigl_rl.errors import ConfigError
 from tests import conftest
 
@@ -20,7 +20,7 @@ def pruned_run(tmp_path_factory):
   root = str(tmp_path_factory.mktemp('prune') / 'run')
   config.parse([conftest.gin_path('cartpole_prune.gin')],
                conftest.smoke_bindings('prune'))
-  runner = training.Runner(root, verbose=False)
+  runner = Runner(root, verbose=False)
   network = runner.bundle.networks['q']
   initial = [v.numpy() for v in network.trainable_variables]
   assert runner.run() == 'finished'
@@ -33,7 +33,7 @@ def _lottery_runner(root, ticket, tmp_path, bindings=()):
   config.parse([conftest.gin_path('cartpole_lottery.gin')],
                conftest.smoke_bindings('dense') +
                [f'TICKET_RUN_DIR = "{ticket}"'] + list(bindings))
-  return training.Runner(str(tmp_path / root), verbose=False)
+  return Runner(str(tmp_path / root), verbose=False)
 
 
 def test_ticket_starts_from_the_initial_weights_under_the_final_masks(

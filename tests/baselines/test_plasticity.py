@@ -7,7 +7,7 @@ from tf_agents.networks import sequential
 from tf_agents.specs import tensor_spec
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from rigl_rl.agents import base
 from rigl_rl.baselines import plasticity
 from rigl_rl.errors import ConfigError
@@ -131,6 +131,6 @@ def test_interventions_skip_the_first_and_last_steps():
 def test_baselines_run_in_the_loop(tmp_path, name, bindings, tag):
   config.parse([conftest.gin_path(f'cartpole_{name}.gin')],
                conftest.smoke_bindings('dense') + bindings)
-  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  runner = Runner(str(tmp_path / 'run'), verbose=False)
   assert runner.run() == 'finished'
   assert tag in conftest.event_tags(str(tmp_path / 'run' / 'train'))

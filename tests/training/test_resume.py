@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from tests import conftest
 
 BINDINGS = conftest.smoke_bindings('rigl') + [
@@ -47,7 +47,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
   assert 0 < saved_step < 1900  # Killed mid-run.
 
   config.parse([gin_file], BINDINGS)
-  runner = training.Runner(root, verbose=False)
+  runner = Runner(root, verbose=False)
   runner.prepare()
   # Continues from the checkpointed step...
   assert runner.train_step == saved_step

@@ -1,0 +1,159 @@
+"""The report's figures, drawn with matplotlib (no display needed)."""
+import os
+from typing import Dict, List, Sequence
+
+import matplotlib
+matplotlib.use('Agg')  # Reports are written on headless machines.
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+
+from rigl_rl.analysis import report
+
+COLORS = {
+    report.DENSE: 'black',
+    report.MATCHED: 'tab:gray',
+    'prune': 'tab:blue',
+    'static': 'tab:orange',
+    'set': 'tab:green',
+    'rigl': 'tab:red',
+    'lottery': 'tab:purple',
+}
+
+
+def _color(method: str, index: int) -> str:
+  return COLORS.get(method, f'C{(index + 5) % 10}')
+
+
+def _save(fig, path: str) -> str:
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+  return os.path.basename(path)
+
+
+def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
+                     path: str) -> str:
+  """Final return against active parameter count, one line per method, the
+  standard dense network as a horizontal line (Fig. 2 of Graesser et al.)."""
+  fig, ax = plt.subplots(figsize=(6.4, 4.4), layout='constrained')
+  mine = [r for r in rows if r.agent == agent and r.env == env]
+  methods = sorted({r.method for r in mine}, key=report.method_key)
+  for index, method in enumerate(methods):
+    points = sorted((r for r in mine if r.method == method),
+                    key=lambda r: r.active_params)
+    color = _color(method, index)
+    if method == report.DENSE:
+      dense = points[0]
+      ax.axhline(dense.mean.value, color=color, lw=1.5,
+                 label=f'dense ({round(dense.active_params)} params)')
+      ax.axhspan(dense.mean.low, dense.mean.high, color=color, alpha=0.12,
+                 lw=0)
+      continue
+    x = [p.active_params for p in points]
+    y = np.array([p.mean.value for p in points])
+    err = np.array([[p.mean.value - p.mean.low for p in points],
+                    [p.mean.high - p.mean.value for p in points]])
+    ax.errorbar(x, y, yerr=err, color=color, marker='o', ms=4, capsize=3,
+                lw=1.5, ls='--' if method == report.MATCHED else '-',
+                label=method)
+  ax.set_xscale('log')
+  ax.set_xlabel('active parameters (log scale)')
+  ax.set_ylabel('final return (mean over seeds, 95% CI)')
+  ax.set_title(f'{agent.upper()} on {env}')
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc='best')
+  return _save(fig, path)
+
+
+def iqm_bars(aggregates: Sequence[report.Aggregate], agent: str, suite: str,
+             sparsity: float, path: str) -> str:
+  """IQM of normalised scores with 95% CIs per method at one sparsity, the
+  standard dense network included (Fig. 1 of Graesser et al.)."""
+  chosen = [a for a in aggregates if a.agent == agent and a.suite == suite and
+            (a.method == report.DENSE or abs(a.sparsity - sparsity) < 1e-9)]
+  chosen.sort(key=lambda a: report.method_key(a.method))
+  fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(chosen) + 1.6),
+                         layout='constrained')
+  labels = []
+  for index, a in enumerate(chosen):
+    ax.barh(index, a.iqm.value, color=_color(a.method, index), alpha=0.75,
+            xerr=[[a.iqm.value - a.iqm.low], [a.iqm.high - a.iqm.value]],
+            capsize=4)
+    labels.append('dense: 100%' if a.method == report.DENSE else
+                  f'{a.method}: {100 * (1 - sparsity):g}%')
+  ax.set_yticks(range(len(chosen)), labels)
+  ax.invert_yaxis()
+  envs = sorted({env for a in chosen for env in a.envs})
+  ax.set_xlabel(f'IQM of {chosen[0].normalization} score (95% CI)'
+                if chosen else 'IQM')
+  ax.set_title(f'{agent.upper()}, {suite}: {len(envs)} envs at '
+               f'{sparsity:g} sparsity', fontsize=10)
+  ax.grid(axis='x', alpha=0.3)
+  return _save(fig, path)
+
+
+def learning_curves(curves: Dict[str, tuple], agent: str, env: str,
+                    sparsity: float, path: str) -> str:
+  """Evaluation return over training, mean over seeds with 95% CI bands.
+
+  Args:
+    curves: method -> (env steps, mean, (2, points) CI, seeds).
+  """
+  fig, ax = plt.subplots(figsize=(6.4, 4.4), layout='constrained')
+  for index, (method, (steps, mean, ci, seeds)) in enumerate(
+      sorted(curves.items(), key=lambda kv: report.method_key(kv[0]))):
+    color = _color(method, index)
+    ax.plot(steps, mean, color=color, lw=1.5,
+            ls='--' if method == report.MATCHED else '-',
+            label=f'{method} ({seeds} seeds)')
+    ax.fill_between(steps, ci[0], ci[1], color=color, alpha=0.15, lw=0)
+  ax.set_xlabel('environment steps')
+  ax.set_ylabel('evaluation return (mean, 95% CI)')
+  ax.set_title(f'{agent.upper()} on {env}: sparse methods at {sparsity:g}')
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc='best')
+  return _save(fig, path)
+
+
+def write_all(results: Sequence[report.Result], rows: Sequence[report.Row],
+              aggregates: Sequence[report.Aggregate], out_dir: str,
+              reps: int) -> Dict[str, List[str]]:
+  """Every figure of the report; returns section -> image file names."""
+  images = {'params': [], 'iqm': [], 'curves': []}
+  for agent, env in sorted({(r.agent, r.env) for r in rows}):
+    slug = _slug(f'{agent}_{env}')
+    images['params'].append(return_vs_params(
+        rows, agent, env, os.path.join(out_dir, f'params_{slug}.png')))
+  for agent, suite in sorted({(a.agent, a.suite) for a in aggregates}):
+    sparsities = sorted({a.sparsity for a in aggregates
+                         if a.agent == agent and a.suite == suite and
+                         a.method != report.DENSE})
+    for sparsity in sparsities:
+      images['iqm'].append(iqm_bars(
+          aggregates, agent, suite, sparsity,
+          os.path.join(out_dir, f'iqm_{_slug(f"{agent}_{suite}")}_'
+                       f'{sparsity:g}.png')))
+  grouped = report.groups(results)
+  for agent, env in sorted({(r.agent, r.env) for r in results}):
+    sparsities = sorted({k[3] for k in grouped
+                         if k[:2] == (agent, env) and k[2] != report.DENSE})
+    for sparsity in sparsities:
+      curves = {}
+      for (a, e, method, s), runs in grouped.items():
+        if (a, e) != (agent, env) or not (method == report.DENSE or
+                                          s == sparsity):
+          continue
+        aligned = report.aligned_curves(runs)
+        if aligned is None:
+          continue
+        steps, values = aligned
+        mean, ci = report.curve_intervals(values, reps)
+        curves[method] = (steps, mean, ci, len(runs))
+      images['curves'].append(learning_curves(
+          curves, agent, env, sparsity,
+          os.path.join(out_dir, f'curves_{_slug(f"{agent}_{env}")}_'
+                       f'{sparsity:g}.png')))
+  return images
+
+
+def _slug(text: str) -> str:
+  return ''.join(c if c.isalnum() or c in '.-' else '_' for c in text)

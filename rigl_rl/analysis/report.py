@@ -1,0 +1,323 @@
+"""Aggregating the results.json of many runs into tables (Graesser et al.
+2022, Figs. 1, 2 and 8): means, IQMs and 95% stratified bootstrap CIs.
+
+rliable computes the IQM and the bootstrap, as in the paper.
+"""
+import collections
+import csv
+import dataclasses
+import io
+import json
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from rliable import library as rly
+from rliable import metrics
+
+from rigl_rl.analysis import scores as scores_lib
+
+DENSE = 'dense'
+MATCHED = 'dense (matched)'
+# Plot and table order; methods not listed follow alphabetically.
+METHOD_ORDER = (DENSE, MATCHED, 'prune', 'static', 'set', 'rigl', 'lottery')
+CONFIDENCE = 0.95
+
+
+@dataclasses.dataclass
+class Result:
+  """One finished run, as the report sees it."""
+  agent: str
+  env: str
+  method: str
+  sparsity: float
+  seed: int
+  active_params: int
+  final_score: float
+  curve: List[Tuple[int, float]]
+  path: str
+
+
+@dataclasses.dataclass
+class Estimate:
+  """A point estimate with its 95% CI."""
+  value: float
+  low: float
+  high: float
+
+
+@dataclasses.dataclass
+class Row:
+  """One group of seeds: an environment x method x sparsity."""
+  agent: str
+  env: str
+  method: str
+  sparsity: float
+  seeds: int
+  active_params: float
+  mean: Estimate
+  iqm: Estimate
+
+
+def method_key(method: str):
+  return (METHOD_ORDER.index(method) if method in METHOD_ORDER
+          else len(METHOD_ORDER), method)
+
+
+def load(sweep_dir: str) -> Tuple[List[Result], List[str]]:
+  """Every finished run under `sweep_dir`.
+
+  A run made by bin/sweep as a parameter-matched dense baseline (its
+  sweep_run.json labels it) is method 'dense (matched)' at the sparsity it
+  matches.
+
+  Returns:
+    The results, and the paths of runs left out because they have not
+    finished.
+  """
+  results, unfinished = [], []
+  for root, dirs, files in os.walk(sweep_dir):
+    dirs.sort()
+    if 'results.json' not in files:
+      continue
+    dirs[:] = []  # A run's subdirectories hold no other runs.
+    with open(os.path.join(root, 'results.json')) as f:
+      data = json.load(f)
+    if not data.get('finished') or data.get('final_score') is None:
+      unfinished.append(root)
+      continue
+    method, sparsity = data['method'], float(data['sparsity'])
+    labels_path = os.path.join(root, 'sweep_run.json')
+    if os.path.exists(labels_path):
+      with open(labels_path) as f:
+        labels = json.load(f).get('labels', {})
+      if 'matched_sparsity' in labels:
+        method, sparsity = MATCHED, float(labels['matched_sparsity'])
+    results.append(Result(
+        agent=data['agent'], env=data['env'], method=method,
+        sparsity=sparsity, seed=int(data['seed']),
+        active_params=int(data['active_params']),
+        final_score=float(data['final_score']),
+        curve=[(int(step), float(value)) for step, value in data['eval']],
+        path=root))
+  return results, unfinished
+
+
+def groups(results: Sequence[Result]) -> Dict[tuple, List[Result]]:
+  """(agent, env, method, sparsity) -> its runs, sorted by seed."""
+  grouped = collections.defaultdict(list)
+  for result in results:
+    grouped[(result.agent, result.env, result.method,
+             round(result.sparsity, 6))].append(result)
+  return {
+      key: sorted(grouped[key], key=lambda r: r.seed)
+      for key in sorted(grouped, key=lambda k: (k[0], k[1], method_key(k[2]),
+                                                k[3]))
+  }
+
+
+def interval(scores: np.ndarray, aggregate, reps: int,
+             seed: int = 0) -> Estimate:
+  """An aggregate of a (runs, tasks) score matrix with its 95% stratified
+  bootstrap CI (runs resampled within each task)."""
+  point, ci = rly.get_interval_estimates(
+      {'x': scores}, lambda x: np.array([aggregate(x)]), reps=reps,
+      confidence_interval_size=CONFIDENCE,
+      random_state=np.random.RandomState(seed))
+  return Estimate(float(point['x'][0]), float(ci['x'][0, 0]),
+                  float(ci['x'][1, 0]))
+
+
+def curve_intervals(curves: np.ndarray, reps: int,
+                    seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
+  """Mean over runs of (runs, points) learning curves, with (2, points)
+  95% bootstrap CIs."""
+  point, ci = rly.get_interval_estimates(
+      {'x': curves[:, None, :]},
+      lambda x: np.mean(x, axis=(0, 1)), reps=reps,
+      confidence_interval_size=CONFIDENCE,
+      random_state=np.random.RandomState(seed))
+  return point['x'], ci['x']
+
+
+def rows(results: Sequence[Result], reps: int) -> List[Row]:
+  """Per environment x method x sparsity: mean and IQM over seeds."""
+  table = []
+  for (agent, env, method, sparsity), runs in groups(results).items():
+    finals = np.array([[r.final_score] for r in runs])
+    table.append(Row(
+        agent=agent, env=env, method=method, sparsity=sparsity,
+        seeds=len(runs),
+        active_params=float(np.mean([r.active_params for r in runs])),
+        mean=interval(finals, metrics.aggregate_mean, reps),
+        iqm=interval(finals, metrics.aggregate_iqm, reps)))
+  return table
+
+
+@dataclasses.dataclass
+class Aggregate:
+  """IQM of normalised scores across the environments of a suite."""
+  agent: str
+  suite: str
+  method: str
+  sparsity: float
+  envs: List[str]
+  seeds: int
+  normalization: str
+  iqm: Estimate
+  mean: Estimate
+
+
+def normalized(results: Sequence[Result]) -> Tuple[
+    Dict[tuple, List[float]], Dict[tuple, str], List[str]]:
+  """Normalised final scores.
+
+  Atari is human-normalised with published scores; everything else is
+  normalised to the standard dense runs of the same agent and environment.
+
+  Returns:
+    (agent, env, method, sparsity) -> normalised scores in seed order;
+    (agent, env) -> how it was normalised; and notes on what could not be.
+  """
+  grouped = groups(results)
+  dense_means = {(agent, env): np.mean([r.final_score for r in runs])
+                 for (agent, env, method, _), runs in grouped.items()
+                 if method == DENSE}
+  out, how, notes = {}, {}, []
+  for key, runs in grouped.items():
+    agent, env = key[0], key[1]
+    finals = [r.final_score for r in runs]
+    if scores_lib.suite(env) == 'atari':
+      game = scores_lib.atari_game(env)
+      if game not in scores_lib.ATARI_RANDOM_HUMAN:
+        notes.append(f'{env}: no published human score here; left out')
+        continue
+      out[key] = [scores_lib.human_normalized(env, s) for s in finals]
+      how[(agent, env)] = 'human-normalised (random 0, human 1)'
+    elif (agent, env) in dense_means:
+      floor = scores_lib.RANDOM_POLICY.get(env, 0.0)
+      dense = dense_means[(agent, env)]
+      if dense <= floor:
+        notes.append(f'{agent} {env}: dense mean {dense:.1f} is not above '
+                     f'the floor {floor}; left out of aggregates')
+        continue
+      out[key] = [scores_lib.dense_normalized(env, s, dense) for s in finals]
+      shift = f'- {floor:g}' if floor >= 0 else f'+ {-floor:g}'
+      how[(agent, env)] = (f'dense-normalised: (score {shift}) / '
+                           f'(dense {dense:.1f} {shift})')
+    else:
+      notes.append(f'{agent} {env}: no standard dense runs; left out of '
+                   'aggregates')
+  return out, how, list(dict.fromkeys(notes))  # Once per environment.
+
+
+def aggregates(results: Sequence[Result], reps: int) -> Tuple[
+    List[Aggregate], Dict[tuple, str], List[str]]:
+  """IQM and mean of normalised scores per agent x suite x method x sparsity,
+  over every normalised environment of the suite.
+
+  A method x sparsity missing from some of them is left out (and noted):
+  bars over different environments would not compare. Stratified bootstrap
+  needs the same number of runs per environment, so each environment
+  contributes its first n seeds, n the smallest count.
+  """
+  norm, how, notes = normalized(results)
+  by_group = collections.defaultdict(dict)
+  suite_envs = collections.defaultdict(set)
+  for (agent, env, method, sparsity), values in norm.items():
+    by_group[(agent, scores_lib.suite(env), method, sparsity)][env] = values
+    suite_envs[(agent, scores_lib.suite(env))].add(env)
+  table = []
+  for (agent, suite, method, sparsity), per_env in sorted(
+      by_group.items(), key=lambda kv: (kv[0][0], kv[0][1],
+                                        method_key(kv[0][2]), kv[0][3])):
+    envs = sorted(per_env)
+    if len(envs) < len(suite_envs[(agent, suite)]):
+      notes.append(f'{agent} {suite}: {method} at {sparsity:g} has '
+                   f'{len(envs)} of {len(suite_envs[(agent, suite)])} '
+                   'environments; left out of aggregates')
+      continue
+    n = min(len(per_env[env]) for env in envs)
+    matrix = np.array([per_env[env][:n] for env in envs]).T  # (runs, tasks)
+    kinds = sorted({how[(agent, env)].split(':')[0] for env in envs})
+    table.append(Aggregate(
+        agent=agent, suite=suite, method=method, sparsity=sparsity, envs=envs,
+        seeds=n, normalization=', '.join(kinds),
+        iqm=interval(matrix, metrics.aggregate_iqm, reps),
+        mean=interval(matrix, metrics.aggregate_mean, reps)))
+  return table, how, notes
+
+
+def _fmt(value: float) -> str:
+  return f'{value:.4g}'
+
+
+def _sparsity_text(method: str, sparsity: float) -> str:
+  return '0' if method == DENSE else f'{sparsity:g}'
+
+
+def rows_csv(table: Sequence[Row]) -> str:
+  out = io.StringIO()
+  writer = csv.writer(out)
+  writer.writerow(['agent', 'env', 'method', 'sparsity', 'seeds',
+                   'active_params', 'mean', 'mean_ci_low', 'mean_ci_high',
+                   'iqm', 'iqm_ci_low', 'iqm_ci_high'])
+  for row in table:
+    writer.writerow([row.agent, row.env, row.method, row.sparsity, row.seeds,
+                     round(row.active_params), row.mean.value, row.mean.low,
+                     row.mean.high, row.iqm.value, row.iqm.low, row.iqm.high])
+  return out.getvalue()
+
+
+def rows_markdown(table: Sequence[Row]) -> str:
+  lines = ['| agent | env | method | sparsity | seeds | active params | mean '
+           '[95% CI] | IQM [95% CI] |',
+           '|---|---|---|---|---|---|---|---|']
+  for row in table:
+    lines.append(
+        f'| {row.agent} | {row.env} | {row.method} | '
+        f'{_sparsity_text(row.method, row.sparsity)} | {row.seeds} | '
+        f'{round(row.active_params)} | {_fmt(row.mean.value)} '
+        f'[{_fmt(row.mean.low)}, {_fmt(row.mean.high)}] | '
+        f'{_fmt(row.iqm.value)} [{_fmt(row.iqm.low)}, {_fmt(row.iqm.high)}] |')
+  return '\n'.join(lines) + '\n'
+
+
+def aggregates_csv(table: Sequence[Aggregate]) -> str:
+  out = io.StringIO()
+  writer = csv.writer(out)
+  writer.writerow(['agent', 'suite', 'method', 'sparsity', 'envs',
+                   'seeds_per_env', 'normalization', 'iqm', 'iqm_ci_low',
+                   'iqm_ci_high', 'mean', 'mean_ci_low', 'mean_ci_high'])
+  for a in table:
+    writer.writerow([a.agent, a.suite, a.method, a.sparsity, ' '.join(a.envs),
+                     a.seeds, a.normalization, a.iqm.value, a.iqm.low,
+                     a.iqm.high, a.mean.value, a.mean.low, a.mean.high])
+  return out.getvalue()
+
+
+def aggregates_markdown(table: Sequence[Aggregate]) -> str:
+  lines = ['| agent | suite | method | sparsity | envs | seeds/env | IQM '
+           '[95% CI] | mean [95% CI] |',
+           '|---|---|---|---|---|---|---|---|']
+  for a in table:
+    lines.append(
+        f'| {a.agent} | {a.suite} | {a.method} | '
+        f'{_sparsity_text(a.method, a.sparsity)} | {len(a.envs)} | {a.seeds} '
+        f'| {_fmt(a.iqm.value)} [{_fmt(a.iqm.low)}, {_fmt(a.iqm.high)}] | '
+        f'{_fmt(a.mean.value)} [{_fmt(a.mean.low)}, {_fmt(a.mean.high)}] |')
+  return '\n'.join(lines) + '\n'
+
+
+def aligned_curves(runs: Sequence[Result]) -> Optional[
+    Tuple[np.ndarray, np.ndarray]]:
+  """(env steps, (runs, points) returns) over the evaluation steps all runs
+  share; None if they share none."""
+  common = set(step for step, _ in runs[0].curve)
+  for run in runs[1:]:
+    common &= set(step for step, _ in run.curve)
+  if not common:
+    return None
+  steps = np.array(sorted(common))
+  values = np.array([[dict(run.curve)[s] for s in steps] for run in runs])
+  return steps, values

@@ -1,0 +1,95 @@
+"""Writes a sweep's report: markdown and CSV tables, PNG figures, index.md."""
+import os
+from typing import List, Sequence
+
+from rigl_rl.analysis import plots
+from rigl_rl.analysis import report
+from rigl_rl.errors import ConfigError
+
+INDEX = 'index.md'
+# Marks a directory as a report's, which a new report may replace file by file.
+MARKER = '.rigl_rl_report'
+
+
+def _check_out_dir(out_dir: str) -> None:
+  if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(
+      os.path.join(out_dir, MARKER)):
+    raise ConfigError(f'{out_dir} holds files that are not a report; pass an '
+                      'empty or new --out_dir')
+
+
+def _write(out_dir: str, name: str, text: str) -> str:
+  with open(os.path.join(out_dir, name), 'w') as f:
+    f.write(text)
+  return name
+
+
+def _images(names: Sequence[str]) -> List[str]:
+  return [f'![{name}]({name})\n' for name in names]
+
+
+def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
+  """Reads every results.json under `sweep_dir` and writes the report.
+
+  Args:
+    sweep_dir: a sweep directory (or any tree of run directories).
+    out_dir: where the report goes; made if missing.
+    reps: bootstrap resamples per confidence interval.
+
+  Returns:
+    The path of index.md.
+
+  Raises:
+    ConfigError: if there is nothing finished to report, or out_dir holds
+      files other than an earlier report's.
+  """
+  if not os.path.isdir(sweep_dir):
+    raise ConfigError(f'--sweep_dir {sweep_dir} does not exist')
+  _check_out_dir(out_dir)
+  results, unfinished = report.load(sweep_dir)
+  if not results:
+    raise ConfigError(f'no finished run (results.json with finished: true) '
+                      f'under {sweep_dir}; {len(unfinished)} unfinished')
+  os.makedirs(out_dir, exist_ok=True)
+  _write(out_dir, MARKER, 'Written by bin/report; rerunning it replaces the '
+         'files here.\n')
+  rows = report.rows(results, reps)
+  aggregates, how, notes = report.aggregates(results, reps)
+  _write(out_dir, 'scores.csv', report.rows_csv(rows))
+  _write(out_dir, 'scores.md', report.rows_markdown(rows))
+  _write(out_dir, 'aggregates.csv', report.aggregates_csv(aggregates))
+  _write(out_dir, 'aggregates.md', report.aggregates_markdown(aggregates))
+  images = plots.write_all(results, rows, aggregates, out_dir, reps)
+
+  lines = [
+      '# Sparse training report\n',
+      f'{len(results)} finished runs from `{os.path.abspath(sweep_dir)}`'
+      + (f'; {len(unfinished)} unfinished left out.' if unfinished
+         else '.') + '\n',
+      'Final score: the mean return of the last 10% of evaluations of a run. '
+      'IQM and mean over seeds (and over environments in the aggregates) '
+      f'with {int(100 * report.CONFIDENCE)}% stratified bootstrap confidence '
+      f'intervals ({reps} resamples, rliable). *dense (matched)* is a dense '
+      'network narrowed to the active parameter count of the sparse networks '
+      'at that sparsity.\n',
+      '## Aggregates across environments\n',
+      'Normalisation: ' + ('; '.join(
+          f'{agent} {env}: {text}' for (agent, env), text in sorted(how.items()))
+                           or 'none possible (see Left out)') + '.\n',
+      report.aggregates_markdown(aggregates),
+      '[aggregates.csv](aggregates.csv)\n',
+  ]
+  lines += _images(images['iqm'])
+  lines += ['## Per environment\n', report.rows_markdown(rows),
+            '[scores.csv](scores.csv)\n',
+            '### Final return vs active parameters\n']
+  lines += _images(images['params'])
+  lines += ['### Learning curves\n']
+  lines += _images(images['curves'])
+  if notes or unfinished:
+    lines += ['## Left out\n']
+    lines += [f'- {note}\n' for note in notes]
+    lines += [f'- unfinished: `{os.path.relpath(path, sweep_dir)}`\n'
+              for path in unfinished]
+  _write(out_dir, INDEX, '\n'.join(lines))
+  return os.path.join(out_dir, INDEX)

@@ -1,0 +1,190 @@
+"""bin/report on synthetic run directories whose numbers are known."""
+import csv
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rigl_rl.analysis import report
+from rigl_rl.analysis import report_writer
+from rigl_rl.errors import ConfigError
+from tests.conftest import REPO
+
+FLOOR = {'CartPole-v1': 22.2, 'Acrobot-v1': -498.0}
+# Final scores per seed 0..3, chosen so IQM and mean differ.
+FINALS = {
+    ('CartPole-v1', 'dense', 0.0): [122.2, 222.2, 322.2, 1022.2],
+    ('CartPole-v1', 'rigl', 0.9): [22.2, 422.2, 422.2, 822.2],
+    ('CartPole-v1', 'matched', 0.9): [22.2, 22.2, 122.2, 122.2],
+    ('Acrobot-v1', 'dense', 0.0): [-398.0, -298.0, -198.0, -98.0],
+    ('Acrobot-v1', 'rigl', 0.9): [-498.0, -373.0, -248.0, 502.0],
+}
+
+
+def _write_run(root, env, method, sparsity, seed, final, finished=True):
+  os.makedirs(root)
+  matched = method == 'matched'
+  # Two evaluations whose mean (10% of 2 rounds up to 1: the last) is final.
+  results = {
+      'agent': 'dqn', 'env': env, 'method': 'dense' if matched else method,
+      'sparsity': 0.0 if matched else sparsity, 'seed': seed,
+      'num_env_steps': 1000, 'finished': finished,
+      'active_params': 1000 if method == 'dense' else 100,
+      'total_params': 100 if matched else 1000,
+      'eval': [[500, final - 10 * seed], [1000, final]],
+      'final_score': final,
+  }
+  with open(os.path.join(root, 'results.json'), 'w') as f:
+    json.dump(results, f)
+  if matched:
+    with open(os.path.join(root, 'sweep_run.json'), 'w') as f:
+      json.dump({'labels': {'matched_sparsity': sparsity}}, f)
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+  root = tmp_path / 'sweep'
+  for (env, method, sparsity), finals in FINALS.items():
+    for seed, final in enumerate(finals):
+      _write_run(str(root / f'{env}_{method}_{sparsity}_{seed}'), env, method,
+                 sparsity, seed, final)
+  _write_run(str(root / 'half_done'), 'CartPole-v1', 'rigl', 0.9, 7, 1e6,
+             finished=False)
+  return str(root)
+
+
+def _iqm(values):
+  values = sorted(values)
+  cut = len(values) // 4
+  return float(np.mean(values[cut:len(values) - cut]))
+
+
+def test_rows_by_hand(sweep_dir):
+  results, unfinished = report.load(sweep_dir)
+  assert unfinished == [os.path.join(sweep_dir, 'half_done')]
+  rows = {(r.env, r.method, r.sparsity): r for r in report.rows(results, 200)}
+  dense = rows[('CartPole-v1', 'dense', 0.0)]
+  assert dense.seeds == 4
+  assert dense.mean.value == pytest.approx(422.2)
+  assert dense.iqm.value == pytest.approx(272.2)  # mean of 222.2, 322.2
+  assert dense.mean.low <= 422.2 <= dense.mean.high
+  assert dense.mean.low >= 122.2 and dense.mean.high <= 1022.2
+  matched = rows[('CartPole-v1', report.MATCHED, 0.9)]
+  assert matched.mean.value == pytest.approx(72.2)
+  assert matched.active_params == 100
+  rigl = rows[('Acrobot-v1', 'rigl', 0.9)]
+  assert rigl.mean.value == pytest.approx(-154.25)
+  assert rigl.iqm.value == pytest.approx(-310.5)
+  # Sorted by agent, env, then the method order.
+  order = [(r.env, r.method) for r in report.rows(results, 50)]
+  assert order == [('Acrobot-v1', 'dense'), ('Acrobot-v1', 'rigl'),
+                   ('CartPole-v1', 'dense'), ('CartPole-v1', report.MATCHED),
+                   ('CartPole-v1', 'rigl')]
+
+
+def test_aggregates_by_hand(sweep_dir):
+  results, _ = report.load(sweep_dir)
+  table, how, notes = report.aggregates(results, 200)
+  assert how[('dqn', 'CartPole-v1')] == (
+      'dense-normalised: (score - 22.2) / (dense 422.2 - 22.2)')
+  assert how[('dqn', 'Acrobot-v1')] == (
+      'dense-normalised: (score + 498) / (dense -248.0 + 498)')
+  by_method = {(a.method, a.sparsity): a for a in table}
+  # CartPole rigl: [0, 1, 1, 2]; Acrobot rigl: (s + 498) / 250 = [0, .5, 1, 4].
+  rigl = by_method[('rigl', 0.9)]
+  assert rigl.envs == ['Acrobot-v1', 'CartPole-v1'] and rigl.seeds == 4
+  pooled = [0, 1, 1, 2, 0, 0.5, 1, 4]
+  assert rigl.mean.value == pytest.approx(np.mean(pooled)) == pytest.approx(
+      1.1875)
+  assert rigl.iqm.value == pytest.approx(_iqm(pooled)) == pytest.approx(0.875)
+  assert rigl.iqm.low <= 0.875 <= rigl.iqm.high
+  # Dense: [.25, .5, .75, 2.5] and [.4, .8, 1.2, 1.6]; each env's mean is 1.
+  dense = by_method[('dense', 0.0)]
+  assert dense.mean.value == pytest.approx(1.0)
+  assert dense.iqm.value == pytest.approx(0.8125)
+  # Matched dense exists for CartPole only: no aggregate over one of two.
+  assert (report.MATCHED, 0.9) not in by_method
+  assert notes == ['dqn classic_control: dense (matched) at 0.9 has 1 of 2 '
+                   'environments; left out of aggregates']
+
+
+def test_atari_is_human_normalised(tmp_path):
+  root = tmp_path / 'sweep'
+  # Pong: random -20.7, human 14.6.
+  _write_run(str(root / 'a'), 'atari:Pong', 'dense', 0.0, 0, 14.6)
+  _write_run(str(root / 'b'), 'atari:Pong', 'rigl', 0.9, 0, -3.05)
+  _write_run(str(root / 'c'), 'atari:NotAGame', 'dense', 0.0, 0, 1.0)
+  results, _ = report.load(str(root))
+  norm, how, notes = report.normalized(results)
+  assert norm[('dqn', 'atari:Pong', 'dense', 0.0)] == pytest.approx([1.0])
+  assert norm[('dqn', 'atari:Pong', 'rigl', 0.9)] == pytest.approx([0.5])
+  assert how[('dqn', 'atari:Pong')].startswith('human-normalised')
+  assert notes == ['atari:NotAGame: no published human score here; left out']
+
+
+def test_curves_mean_with_bands(sweep_dir):
+  results, _ = report.load(sweep_dir)
+  runs = report.groups(results)[('dqn', 'CartPole-v1', 'dense', 0.0)]
+  steps, values = report.aligned_curves(runs)
+  assert list(steps) == [500, 1000]
+  assert values[:, 0] == pytest.approx([122.2, 212.2, 302.2, 992.2])
+  mean, ci = report.curve_intervals(values, 200)
+  assert mean == pytest.approx([407.2, 422.2])
+  assert np.all(ci[0] <= mean) and np.all(mean <= ci[1])
+
+
+def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
+  out_dir = str(tmp_path / 'out')
+  process = subprocess.run(
+      [sys.executable, os.path.join(REPO, 'bin', 'report'),
+       f'--sweep_dir={sweep_dir}', f'--out_dir={out_dir}',
+       '--bootstrap_reps=200'],
+      capture_output=True, text=True, timeout=300)
+  assert process.returncode == 0, process.stderr
+  assert process.stdout.strip() == f'Wrote {out_dir}/index.md'
+  with open(os.path.join(out_dir, 'index.md')) as f:
+    index = f.read()
+  links = re.findall(r'\]\(([^)]+)\)', index)
+  files = sorted(os.listdir(out_dir))
+  for link in links:
+    assert link in files
+  pngs = [name for name in files if name.endswith('.png')]
+  assert sorted(pngs) == sorted(
+      ['params_dqn_Acrobot-v1.png', 'params_dqn_CartPole-v1.png',
+       'iqm_dqn_classic_control_0.9.png', 'curves_dqn_Acrobot-v1_0.9.png',
+       'curves_dqn_CartPole-v1_0.9.png'])
+  assert set(pngs) <= set(links)
+  for name in pngs:
+    with open(os.path.join(out_dir, name), 'rb') as f:
+      assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+  assert 'unfinished: `half_done`' in index
+  with open(os.path.join(out_dir, 'scores.csv')) as f:
+    rows = list(csv.DictReader(f))
+  assert len(rows) == 5
+  dense = next(r for r in rows if r['env'] == 'CartPole-v1' and
+               r['method'] == 'dense')
+  assert float(dense['mean']) == pytest.approx(422.2)
+  assert float(dense['iqm']) == pytest.approx(272.2)
+  assert '| dqn | CartPole-v1 | dense | 0 | 4 | 1000 | 422.2 [' in index
+
+  # Rerunning replaces the report; a directory of other files is refused.
+  assert subprocess.run(process.args, capture_output=True,
+                        timeout=300).returncode == 0
+  other = tmp_path / 'other'
+  other.mkdir()
+  (other / 'notes.txt').write_text('mine')
+  with pytest.raises(ConfigError, match='not a report'):
+    report_writer.write(sweep_dir, str(other), reps=10)
+  assert (other / 'notes.txt').read_text() == 'mine'
+
+
+def test_nothing_finished_is_an_error(tmp_path):
+  _write_run(str(tmp_path / 's' / 'r'), 'CartPole-v1', 'rigl', 0.9, 0, 1.0,
+             finished=False)
+  with pytest.raises(ConfigError, match='no finished run'):
+    report_writer.write(str(tmp_path / 's'), str(tmp_path / 'out'), reps=10)

@@ -1,0 +1,144 @@
+"""bin/sweep end to end on a local Ray: interrupted, then resumed."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rigl_rl.sweep import launch
+from tests.conftest import REPO, gin_path
+
+SWEEP = os.path.join(REPO, 'bin', 'sweep')
+TINY = [
+    'NUM_ENV_STEPS = 1500',
+    'EVAL_INTERVAL = 500',
+    'EVAL_EPISODES = 2',
+    'CHECKPOINT_INTERVAL = 100',
+    'Runner.initial_collect_steps = 100',
+    'Runner.log_interval = 100',
+    'Runner.batch_size = 32',
+    'Runner.diagnostics = None',
+    'mlp_layers.hidden_units = (32, 32)',
+]
+
+
+def _spec(tmp_path):
+  bindings = ''.join(f'\n  - {b}' for b in TINY)
+  path = tmp_path / 'spec.yaml'
+  path.write_text(f"""
+seeds: [0, 1]
+bindings:{bindings}
+experiments:
+  - gin_files: [{gin_path('cartpole_static.gin')}]
+    grid: {{SPARSITY: [0.8, 0.9]}}
+  # Fails at start-up: recorded, and the others go on.
+  - gin_files: [{gin_path('cartpole_dense.gin')}]
+    grid: {{Runner.batch_size: [0]}}
+""")
+  return str(path)
+
+
+def _sweep(sweep_dir, spec):
+  return subprocess.Popen(
+      [sys.executable, SWEEP, f'--sweep_dir={sweep_dir}', f'--spec={spec}',
+       '--progress_interval=2'],
+      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+
+
+def _checkpointed(run):
+  return os.path.exists(os.path.join(run, 'checkpoints', 'checkpoint'))
+
+
+def test_sweep_interrupted_and_resumed(tmp_path):
+  sweep_dir = str(tmp_path / 'sweep')
+  spec = _spec(tmp_path)
+  good = [os.path.join(sweep_dir, f'cartpole_static__SPARSITY={s}__SEED={seed}')
+          for s in ('0.8', '0.9') for seed in (0, 1)]
+  bad = [os.path.join(sweep_dir, f'cartpole_dense__Runner.batch_size=0__SEED={seed}')
+         for seed in (0, 1)]
+
+  # Stop once some run has finished and another is half-way.
+  process = _sweep(sweep_dir, spec)
+  deadline = time.time() + 400
+  while time.time() < deadline and process.poll() is None:
+    done = [r for r in good if launch.finished(r)]
+    half = [r for r in good if _checkpointed(r) and not launch.finished(r)]
+    if done and half:
+      break
+    time.sleep(0.3)
+  assert process.poll() is None, process.communicate()[0]
+  process.send_signal(signal.SIGINT)
+  output = process.communicate(timeout=300)[0]
+  assert process.returncode == 130, output
+  assert 'Run the same command to go on' in output
+  with open(os.path.join(sweep_dir, launch.STATUS_FILE)) as f:
+    status = json.load(f)
+  assert 'interrupted' in {s['state'] for s in status.values()}, status
+  finished_before = {r: os.path.getmtime(os.path.join(r, 'results.json'))
+                     for r in good if launch.finished(r)}
+  half_done = [r for r in good if _checkpointed(r) and not launch.finished(r)]
+  assert finished_before and half_done, status
+
+  process = _sweep(sweep_dir, spec)
+  output = process.communicate(timeout=600)[0]
+  assert process.returncode == 1, output  # The failing runs.
+  assert f'{len(finished_before)} finished before (skipped)' in output
+  assert all(launch.finished(r) for r in good), output
+  for run, mtime in finished_before.items():  # Not trained again.
+    assert os.path.getmtime(os.path.join(run, 'results.json')) == mtime
+  for run in half_done:
+    with open(os.path.join(run, launch.LOG_FILE)) as f:
+      assert 'Resumed ' in f.read()
+  with open(os.path.join(sweep_dir, launch.STATUS_FILE)) as f:
+    status = json.load(f)
+  for run in good:
+    assert status[os.path.basename(run)] == {'state': 'done'}
+  for run in bad:
+    entry = status[os.path.basename(run)]
+    assert entry['state'] == 'failed'
+    assert entry['error'] == 'error: Runner.batch_size must be >= 1, got 0'
+  assert 'Runner.batch_size must be >= 1' in output
+
+
+def test_second_sweep_on_the_same_dir_is_refused(tmp_path):
+  sweep_dir = tmp_path / 'sweep'
+  sweep_dir.mkdir()
+  # A live process (this one) holds the sweep.
+  (sweep_dir / '.lock').write_text(str(os.getpid()))
+  process = _sweep(str(sweep_dir), _spec(tmp_path))
+  output = process.communicate(timeout=120)[0]
+  assert process.returncode == 1
+  assert output.strip().splitlines()[-1] == (
+      f'error: {sweep_dir} is in use by process {os.getpid()}; wait for it to '
+      'end or stop it, then run again')
+  assert sorted(os.listdir(sweep_dir)) == ['.lock']
+
+
+def test_train_process_forwards_one_interrupt_per_stop_level(tmp_path):
+  # The child exits only at its second SIGINT, counting them.
+  script = tmp_path / 'child.py'
+  script.write_text(
+      'import signal, sys, time\n'
+      'count = []\n'
+      'def handler(*args):\n'
+      '  count.append(1)\n'
+      '  print("SIGINT", len(count), flush=True)\n'
+      '  if len(count) == 2:\n'
+      '    sys.exit(130)\n'
+      'signal.signal(signal.SIGINT, handler)\n'
+      'print("ready", flush=True)\n'
+      'open(sys.argv[1], "w").write("1")\n'  # Level 1, polled repeatedly.
+      'while len(count) < 1:\n'
+      '  time.sleep(0.1)\n'
+      'time.sleep(2.5)\n'  # Still one SIGINT after several polls.
+      'open(sys.argv[1], "w").write("2")\n'
+      'while True:\n'
+      '  time.sleep(0.1)\n')
+  log = tmp_path / 'log'
+  stop_file = str(tmp_path / 'stop')
+  assert launch.train_process([sys.executable, str(script), stop_file],
+                              str(log), 1, stop_file) == 130
+  assert log.read_text() == 'ready\nSIGINT 1\nSIGINT 2\n'
+  # A sweep already stopping starts nothing.
+  assert launch.train_process(['false'], str(log), 1, stop_file) is None

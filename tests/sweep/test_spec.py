@@ -1,0 +1,129 @@
+"""The sweep spec: runs it expands to, and the errors it stops with."""
+import os
+
+import pytest
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.sweep import spec as spec_lib
+from tests.conftest import gin_path
+
+
+def _write(tmp_path, text):
+  path = tmp_path / 'spec.yaml'
+  path.write_text(text)
+  return str(path)
+
+
+def test_grid_times_seeds_named_from_bindings(tmp_path):
+  path = _write(tmp_path, f"""
+seeds: [0, 3]
+bindings: ['NUM_ENV_STEPS = 500']
+experiments:
+  - gin_files: [{gin_path('cartpole_dense.gin')}]
+  - gin_files: [{gin_path('cartpole_rigl.gin')}, {gin_path('cartpole_set.gin')}]
+    grid: {{SPARSITY: [0.8, 0.9], RigL.drop_fraction: ['@ConstantDropFraction()']}}
+""")
+  spec = spec_lib.load(path)
+  assert len(spec.runs) == 2 + 2 * 2 * 2
+  by_name = {run.name: run for run in spec.runs}
+  dense = by_name['cartpole_dense__SEED=3']
+  assert dense.gin_files == (gin_path('cartpole_dense.gin'),)
+  assert dense.bindings == ('NUM_ENV_STEPS = 500', 'SEED = 3')
+  assert dense.seed == 3
+  # Grid keys sorted; odd characters in values become '_'.
+  rigl = by_name['cartpole_rigl__RigL.drop_fraction=_ConstantDropFraction_'
+                 '__SPARSITY=0.9__SEED=0']
+  assert rigl.bindings == ('NUM_ENV_STEPS = 500',
+                           'RigL.drop_fraction = @ConstantDropFraction()',
+                           'SPARSITY = 0.9', 'SEED = 0')
+  assert spec.matches == []
+
+
+def test_matched_dense_shared_by_methods_and_named_per_sparsity(tmp_path):
+  path = _write(tmp_path, f"""
+seeds: [0, 1]
+bindings: ['NUM_ENV_STEPS = 500']
+experiments:
+  - gin_files: [{gin_path('cartpole_rigl.gin')}, {gin_path('cartpole_prune.gin')}]
+    grid: {{SPARSITY: [0.8, 0.9]}}
+    matched_dense: true
+""")
+  spec = spec_lib.load(path)
+  assert len(spec.matches) == 2  # One per sparsity, not per method.
+  request = spec.matches[1]
+  assert request.sparse_files == (gin_path('cartpole_rigl.gin'),
+                                  gin_path('cartpole_prune.gin'))
+  assert request.dense_file == gin_path('cartpole_dense.gin')
+  assert request.bindings == ('NUM_ENV_STEPS = 500', 'SPARSITY = 0.9')
+  runs = spec.matched_runs({spec.matches[0]: 0.45, spec.matches[1]: 0.3})
+  assert [run.name for run in runs] == [
+      'cartpole_dense__matched__SPARSITY=0.8__SEED=0',
+      'cartpole_dense__matched__SPARSITY=0.8__SEED=1',
+      'cartpole_dense__matched__SPARSITY=0.9__SEED=0',
+      'cartpole_dense__matched__SPARSITY=0.9__SEED=1',
+  ]
+  # The dense base does not know SPARSITY; it gets the width instead.
+  assert runs[3].bindings == ('NUM_ENV_STEPS = 500', 'mlp_layers.width = 0.3',
+                              'SEED = 1')
+  assert runs[3].labels == (('matched_sparsity', 0.9),)
+
+
+@pytest.mark.parametrize('text, message', [
+    ('seed: [0]\nexperiments: []', "unknown key 'seed' at the top level"),
+    ('experiments:\n  - gin_files: [{dense}]\n    grids: {{}}',
+     "unknown key 'grids' in experiments[0]"),
+    ('experiments:\n  - gin_files: [gin/dqn/nope_rigl.gin]',
+     "gin file 'gin/dqn/nope_rigl.gin' in experiments[0] not found"),
+    ('experiments: []', 'experiments must be a non-empty list'),
+    ('seeds: [0.5]\nexperiments:\n  - gin_files: [{dense}]',
+     'seeds must be a non-empty list of integers'),
+    ('experiments:\n  - gin_files: [{dense}]\n    grid: {{SPARSITY: []}}',
+     'grid SPARSITY in experiments[0] must be a non-empty list'),
+    ('experiments:\n  - gin_files: [{dense}, {dense}]',
+     'two runs are both named cartpole_dense__SEED=0'),
+    ('experiments: [', 'not valid YAML'),
+])
+def test_errors_are_one_line(tmp_path, text, message):
+  path = _write(tmp_path, text.format(dense=gin_path('cartpole_dense.gin')))
+  with pytest.raises(ConfigError) as error:
+    spec_lib.load(path)
+  assert message in str(error.value)
+  assert str(error.value).startswith(path + ': ')
+  assert '\n' not in str(error.value)
+
+
+def test_missing_spec_and_missing_dense_base(tmp_path):
+  with pytest.raises(ConfigError, match='sweep spec .* not found'):
+    spec_lib.load(str(tmp_path / 'none.yaml'))
+  lone = tmp_path / 'gin' / 'pendulum_rigl.gin'
+  lone.parent.mkdir()
+  lone.write_text('')
+  path = _write(tmp_path, f"""
+experiments:
+  - gin_files: [{lone}]
+    matched_dense: true
+""")
+  with pytest.raises(ConfigError, match='matched_dense needs .*pendulum_dense.gin'):
+    spec_lib.load(path)
+
+
+def test_relative_gin_paths_start_at_the_current_directory(tmp_path,
+                                                           monkeypatch):
+  path = _write(tmp_path, 'experiments:\n  - gin_files: [dqn/cartpole_dense.gin]')
+  monkeypatch.chdir(os.path.dirname(os.path.dirname(gin_path('x'))))
+  spec = spec_lib.load(path)
+  assert spec.runs[0].gin_files == (gin_path('cartpole_dense.gin'),)
+
+
+def test_committed_specs_parse():
+  repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+  for name in ('classic_control.yaml', 'classic_control_cpu.yaml'):
+    cwd = os.getcwd()
+    os.chdir(repo)
+    try:
+      spec = spec_lib.load(os.path.join('sweeps', name))
+    finally:
+      os.chdir(cwd)
+    # Dense + 4 methods x 3 sparsities, per env and seed; matched per sparsity.
+    assert len(spec.runs) == 2 * (1 + 4 * 3) * len(spec.seeds)
+    assert len(spec.matches) == 2 * 3
