@@ -24,6 +24,16 @@ def _color(method: str, index: int) -> str:
   return COLORS.get(method, f'C{(index + 5) % 10}')
 
 
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: str) -> str:
+  """Labels a line plot, saves it, and returns its file name."""
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.set_title(title)
+  ax.grid(alpha=0.3)
+  ax.legend(fontsize=8, loc='best')
+  return _save(fig, path)
+
+
 def _save(fig, path: str) -> str:
   fig.savefig(path, dpi=110)
   plt.close(fig)
@@ -56,12 +66,9 @@ def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
                 lw=1.5, ls='--' if method == report.MATCHED else '-',
                 label=method)
   ax.set_xscale('log')
-  ax.set_xlabel('active parameters (log scale)')
-  ax.set_ylabel('final return (mean over seeds, 95% CI)')
-  ax.set_title(f'{agent.upper()} on {env}')
-  ax.grid(alpha=0.3)
-  ax.legend(fontsize=8, loc='best')
-  return _save(fig, path)
+  return _finish(fig, ax, 'active parameters (log scale)',
+                 'final return (mean over seeds, 95% CI)',
+                 f'{agent.upper()} on {env}', path)
 
 
 def iqm_bars(aggregates: Sequence[report.Aggregate], agent: str, suite: str,
@@ -106,12 +113,10 @@ def learning_curves(curves: Dict[str, tuple], agent: str, env: str,
             ls='--' if method == report.MATCHED else '-',
             label=f'{method} ({seeds} seeds)')
     ax.fill_between(steps, ci[0], ci[1], color=color, alpha=0.15, lw=0)
-  ax.set_xlabel('environment steps')
-  ax.set_ylabel('evaluation return (mean, 95% CI)')
-  ax.set_title(f'{agent.upper()} on {env}: sparse methods at {sparsity:g}')
-  ax.grid(alpha=0.3)
-  ax.legend(fontsize=8, loc='best')
-  return _save(fig, path)
+  return _finish(fig, ax, 'environment steps',
+                 'evaluation return (mean, 95% CI)',
+                 f'{agent.upper()} on {env}: sparse methods at {sparsity:g}',
+                 path)
 
 
 def write_all(results: Sequence[report.Result], rows: Sequence[report.Row],

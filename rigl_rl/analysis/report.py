@@ -248,65 +248,63 @@ def aggregates(results: Sequence[Result], reps: int) -> Tuple[
   return table, how, notes
 
 
-def _fmt(value: float) -> str:
-  return f'{value:.4g}'
+def _ci_text(estimate: Estimate) -> str:
+  return (f'{estimate.value:.4g} [{estimate.low:.4g}, {estimate.high:.4g}]')
 
 
 def _sparsity_text(method: str, sparsity: float) -> str:
   return '0' if method == DENSE else f'{sparsity:g}'
 
 
-def rows_csv(table: Sequence[Row]) -> str:
+def _csv(header: Sequence[str], cells: Sequence[Sequence]) -> str:
   out = io.StringIO()
   writer = csv.writer(out)
-  writer.writerow(['agent', 'env', 'method', 'sparsity', 'seeds',
-                   'active_params', 'mean', 'mean_ci_low', 'mean_ci_high',
-                   'iqm', 'iqm_ci_low', 'iqm_ci_high'])
-  for row in table:
-    writer.writerow([row.agent, row.env, row.method, row.sparsity, row.seeds,
-                     round(row.active_params), row.mean.value, row.mean.low,
-                     row.mean.high, row.iqm.value, row.iqm.low, row.iqm.high])
+  writer.writerow(header)
+  writer.writerows(cells)
   return out.getvalue()
+
+
+def _markdown(header: Sequence[str], cells: Sequence[Sequence]) -> str:
+  lines = ['| ' + ' | '.join(header) + ' |', '|---' * len(header) + '|']
+  lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in cells]
+  return '\n'.join(lines) + '\n'
+
+
+def rows_csv(table: Sequence[Row]) -> str:
+  return _csv(
+      ['agent', 'env', 'method', 'sparsity', 'seeds', 'active_params', 'mean',
+       'mean_ci_low', 'mean_ci_high', 'iqm', 'iqm_ci_low', 'iqm_ci_high'],
+      [[r.agent, r.env, r.method, r.sparsity, r.seeds, round(r.active_params),
+        r.mean.value, r.mean.low, r.mean.high, r.iqm.value, r.iqm.low,
+        r.iqm.high] for r in table])
 
 
 def rows_markdown(table: Sequence[Row]) -> str:
-  lines = ['| agent | env | method | sparsity | seeds | active params | mean '
-           '[95% CI] | IQM [95% CI] |',
-           '|---|---|---|---|---|---|---|---|']
-  for row in table:
-    lines.append(
-        f'| {row.agent} | {row.env} | {row.method} | '
-        f'{_sparsity_text(row.method, row.sparsity)} | {row.seeds} | '
-        f'{round(row.active_params)} | {_fmt(row.mean.value)} '
-        f'[{_fmt(row.mean.low)}, {_fmt(row.mean.high)}] | '
-        f'{_fmt(row.iqm.value)} [{_fmt(row.iqm.low)}, {_fmt(row.iqm.high)}] |')
-  return '\n'.join(lines) + '\n'
+  return _markdown(
+      ['agent', 'env', 'method', 'sparsity', 'seeds', 'active params',
+       'mean [95% CI]', 'IQM [95% CI]'],
+      [[r.agent, r.env, r.method, _sparsity_text(r.method, r.sparsity),
+        r.seeds, round(r.active_params), _ci_text(r.mean), _ci_text(r.iqm)]
+       for r in table])
 
 
 def aggregates_csv(table: Sequence[Aggregate]) -> str:
-  out = io.StringIO()
-  writer = csv.writer(out)
-  writer.writerow(['agent', 'suite', 'method', 'sparsity', 'envs',
-                   'seeds_per_env', 'normalization', 'iqm', 'iqm_ci_low',
-                   'iqm_ci_high', 'mean', 'mean_ci_low', 'mean_ci_high'])
-  for a in table:
-    writer.writerow([a.agent, a.suite, a.method, a.sparsity, ' '.join(a.envs),
-                     a.seeds, a.normalization, a.iqm.value, a.iqm.low,
-                     a.iqm.high, a.mean.value, a.mean.low, a.mean.high])
-  return out.getvalue()
+  return _csv(
+      ['agent', 'suite', 'method', 'sparsity', 'envs', 'seeds_per_env',
+       'normalization', 'iqm', 'iqm_ci_low', 'iqm_ci_high', 'mean',
+       'mean_ci_low', 'mean_ci_high'],
+      [[a.agent, a.suite, a.method, a.sparsity, ' '.join(a.envs), a.seeds,
+        a.normalization, a.iqm.value, a.iqm.low, a.iqm.high, a.mean.value,
+        a.mean.low, a.mean.high] for a in table])
 
 
 def aggregates_markdown(table: Sequence[Aggregate]) -> str:
-  lines = ['| agent | suite | method | sparsity | envs | seeds/env | IQM '
-           '[95% CI] | mean [95% CI] |',
-           '|---|---|---|---|---|---|---|---|']
-  for a in table:
-    lines.append(
-        f'| {a.agent} | {a.suite} | {a.method} | '
-        f'{_sparsity_text(a.method, a.sparsity)} | {len(a.envs)} | {a.seeds} '
-        f'| {_fmt(a.iqm.value)} [{_fmt(a.iqm.low)}, {_fmt(a.iqm.high)}] | '
-        f'{_fmt(a.mean.value)} [{_fmt(a.mean.low)}, {_fmt(a.mean.high)}] |')
-  return '\n'.join(lines) + '\n'
+  return _markdown(
+      ['agent', 'suite', 'method', 'sparsity', 'envs', 'seeds/env',
+       'IQM [95% CI]', 'mean [95% CI]'],
+      [[a.agent, a.suite, a.method, _sparsity_text(a.method, a.sparsity),
+        len(a.envs), a.seeds, _ci_text(a.iqm), _ci_text(a.mean)]
+       for a in table])
 
 
 def aligned_curves(runs: Sequence[Result]) -> Optional[

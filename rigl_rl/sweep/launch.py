@@ -184,9 +184,24 @@ class Sweep:
       status[name]['error'] = error
     run_dir.write_json(os.path.join(self.sweep_dir, STATUS_FILE), status)
 
+  def _check_recorded(self) -> None:
+    """Refuses a spec that would give an existing run other gin files or
+    bindings: a finished run would be skipped, and reported, as if it
+    matched."""
+    for run in self.runs:
+      path = os.path.join(self._root(run), RUN_FILE)
+      if not os.path.exists(path):
+        continue
+      with open(path) as f:
+        recorded = json.load(f)
+      if (recorded['gin_files'], recorded['bindings']) != (
+          list(run.gin_files), list(run.bindings)):
+        raise ConfigError(
+            f'{self._root(run)} was made with other gin files or bindings '
+            f'(see its {RUN_FILE}); pass a new --sweep_dir for a changed spec')
+
   def _record_run(self, run: spec_lib.Run) -> None:
-    """Writes how the sweep made the run, once; a run dir is never reused
-    for another run (bin/train refuses a different config)."""
+    """Writes how the sweep made the run, once."""
     path = os.path.join(self._root(run), RUN_FILE)
     if not os.path.exists(path):
       run_dir.write_json(path, {
@@ -204,10 +219,12 @@ class Sweep:
       'interrupted'.
 
     Raises:
-      ConfigError: if the Ray cluster has fewer CPUs than a run needs.
+      ConfigError: if a run dir was made with other bindings, the Ray
+        cluster cannot be reached, or it has fewer CPUs than a run needs.
     """
     import ray  # pylint: disable=g-import-not-at-top
 
+    self._check_recorded()
     tally = self.tally
     # Left by a driver that died while stopping; this one holds the lock.
     if os.path.exists(os.path.join(self.sweep_dir, STOP_FILE)):
@@ -228,8 +245,13 @@ class Sweep:
       return 'finished'
 
     if self.ray_address:
-      ray.init(address=self.ray_address, log_to_driver=False,
-               logging_level=logging.WARNING)
+      try:
+        ray.init(address=self.ray_address, log_to_driver=False,
+                 logging_level=logging.WARNING)
+      except (ConnectionError, RuntimeError, ValueError) as e:
+        raise ConfigError(f'cannot reach Ray at --ray_address='
+                          f'{self.ray_address}: {str(e).strip().splitlines()[0]}'
+                          ) from None
     else:
       ray.init(include_dashboard=False, log_to_driver=False,
                logging_level=logging.WARNING)

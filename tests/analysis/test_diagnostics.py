@@ -7,7 +7,7 @@ from tf_agents.networks import sequential
 from tf_agents.specs import tensor_spec
 
 from rigl_rl import config
-from rigl_rl import training
+from rigl_rl.training.loop import Runner
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
 from tests import conftest
@@ -136,7 +136,7 @@ def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
                conftest.smoke_bindings('rigl') + [
                    'Diagnostics.probe_batch_size = 48',
                    'Diagnostics.gradient_batch_size = 16'])
-  runner = training.Runner(str(tmp_path / 'run'), verbose=False)
+  runner = Runner(str(tmp_path / 'run'), verbose=False)
   layers = runner.bundle.sparse[0].network.layers
   initial = [layer.mask.numpy() > 0 for layer in layers]
   runner.env.reset()

@@ -58,12 +58,14 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   bad = [os.path.join(sweep_dir, f'cartpole_dense__Runner.batch_size=0__SEED={seed}')
          for seed in (0, 1)]
 
-  # Stop once some run has finished and another is half-way.
+  # Stop once some run has finished and another has a checkpoint but is not
+  # past its first evaluation (a third of the way), far from its end.
   process = _sweep(sweep_dir, spec)
   deadline = time.time() + 400
   while time.time() < deadline and process.poll() is None:
     done = [r for r in good if launch.finished(r)]
-    half = [r for r in good if _checkpointed(r) and not launch.finished(r)]
+    half = [r for r in good
+            if _checkpointed(r) and (launch.progress(r) or 0) < 0.5]
     if done and half:
       break
     time.sleep(0.3)
@@ -101,15 +103,20 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   assert 'Runner.batch_size must be >= 1' in output
 
 
+def _refusal(sweep_dir, tmp_path):
+  """The one line bin/sweep stops with."""
+  process = _sweep(str(sweep_dir), _spec(tmp_path))
+  output = process.communicate(timeout=120)[0]
+  assert process.returncode == 1, output
+  return output.strip().splitlines()[-1]
+
+
 def test_second_sweep_on_the_same_dir_is_refused(tmp_path):
   sweep_dir = tmp_path / 'sweep'
   sweep_dir.mkdir()
   # A live process (this one) holds the sweep.
   (sweep_dir / '.lock').write_text(str(os.getpid()))
-  process = _sweep(str(sweep_dir), _spec(tmp_path))
-  output = process.communicate(timeout=120)[0]
-  assert process.returncode == 1
-  assert output.strip().splitlines()[-1] == (
+  assert _refusal(sweep_dir, tmp_path) == (
       f'error: {sweep_dir} is in use by process {os.getpid()}; wait for it to '
       'end or stop it, then run again')
   assert sorted(os.listdir(sweep_dir)) == ['.lock']
@@ -142,3 +149,17 @@ def test_train_process_forwards_one_interrupt_per_stop_level(tmp_path):
   assert log.read_text() == 'ready\nSIGINT 1\nSIGINT 2\n'
   # A sweep already stopping starts nothing.
   assert launch.train_process(['false'], str(log), 1, stop_file) is None
+
+
+def test_changed_spec_is_refused_before_anything_runs(tmp_path):
+  sweep_dir = tmp_path / 'sweep'
+  run = sweep_dir / 'cartpole_static__SPARSITY=0.8__SEED=0'
+  run.mkdir(parents=True)
+  recorded = {'name': run.name, 'gin_files': [gin_path('cartpole_static.gin')],
+              'bindings': ['NUM_ENV_STEPS = 99'], 'labels': {}}
+  (run / launch.RUN_FILE).write_text(json.dumps(recorded))
+  assert _refusal(sweep_dir, tmp_path) == (
+      f'error: {run} was made with other gin files or bindings (see its '
+      'sweep_run.json); pass a new --sweep_dir for a changed spec')
+  assert json.loads((run / launch.RUN_FILE).read_text()) == recorded
+  assert sorted(os.listdir(run)) == [launch.RUN_FILE]
