@@ -24,8 +24,8 @@ setuptools.setup(
         'numpy>=1.26',
     ],
     extras_require={
-        # bin/sweep: runs on a local or remote Ray cluster.
-        'sweep': ['ray>=2.60,<3', 'pyyaml>=6'],
+        # bin/sweep: a local Ray, or a cluster through ray:// (the client).
+        'sweep': ['ray[client]>=2.60,<3', 'pyyaml>=6'],
         # bin/report: rliable's IQM and stratified bootstrap. rliable 1.2
         # passes random_state to arch, which arch 8 rejects, and arch 7 calls
         # a pandas helper whose signature pandas 3 changed.
