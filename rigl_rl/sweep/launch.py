@@ -327,16 +327,17 @@ class Sweep:
         self._write_status()
 
   def _settle(self, ray, ref, run: spec_lib.Run) -> None:
+    """Moves a run whose task has ended to the list its outcome names."""
     tally = self.tally
+    root = self._root(run)
+    error = None
+    try:
+      code = ray.get(ref)
+    except ray.exceptions.RayError as e:  # E.g. the worker or its node died.
+      code, error = -1, f'Ray: {str(e).strip().splitlines()[0]}'
     for names in (tally.running, tally.pending):
       if run.name in names:
         names.remove(run.name)
-    root = self._root(run)
-    try:
-      code = ray.get(ref)
-    except ray.exceptions.RayError as e:
-      tally.failed[run.name] = f'Ray: {str(e).strip().splitlines()[0]}'
-      return
     if code is None:
       tally.pending.append(run.name)  # Never started: the sweep was stopping.
     elif code == 0 and finished(root):
@@ -344,7 +345,7 @@ class Sweep:
     elif code == INTERRUPTED:
       tally.interrupted.append(run.name)
     else:
-      tally.failed[run.name] = last_error(os.path.join(root, LOG_FILE))
+      tally.failed[run.name] = error or last_error(os.path.join(root, LOG_FILE))
 
   def _refresh_running(self, refs: Dict) -> None:
     """A run counts as running once bin/train has claimed its directory."""
