@@ -13,11 +13,12 @@ Example (sweeps/classic_control.yaml has a full one):
 Every combination of gin file, grid point and seed is one run, whose root_dir
 under the sweep dir is named from the file and its grid bindings.
 """
+import collections
 import dataclasses
 import itertools
 import os
 import re
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
@@ -105,15 +106,13 @@ class Spec:
     return runs
 
 
-def gin_literal(value) -> str:
+def _gin_literal(path: str, value) -> str:
   """YAML scalar -> gin text. Strings are taken as gin text already."""
-  if isinstance(value, bool) or value is None:
-    return repr(value)
-  if isinstance(value, (int, float)):
+  if isinstance(value, (bool, int, float)) or value is None:
     return repr(value)
   if isinstance(value, str):
     return value
-  raise ConfigError(f'grid value {value!r} is not a number, bool or string')
+  _fail(path, f'grid value {value!r} is not a number, bool, null or string')
 
 
 def _stem(path: str) -> str:
@@ -208,8 +207,11 @@ def load(path: str) -> Spec:
     if not isinstance(matched, bool):
       _fail(path, f'matched_dense {where} must be true or false')
     width_parameter = experiment.get('width_parameter', DEFAULT_WIDTH_PARAMETER)
+    if not isinstance(width_parameter, str):
+      _fail(path, f'width_parameter {where} must be a gin name such as '
+            f'{DEFAULT_WIDTH_PARAMETER}')
     keys = sorted(grid)
-    points = [tuple(zip(keys, (gin_literal(v) for v in values)))
+    points = [tuple(zip(keys, (_gin_literal(path, v) for v in values)))
               for values in itertools.product(*(grid[k] for k in keys))]
     for gin_file in files:
       gin_file = os.path.abspath(gin_file)
@@ -225,8 +227,8 @@ def load(path: str) -> Spec:
           key = (os.path.abspath(_dense_base(path, gin_file)), width_parameter,
                  point)
           matches.setdefault(key, (point_bindings, []))[1].append(gin_file)
-  names = [run.name for run in runs]
-  duplicate = next((n for n in names if names.count(n) > 1), None)
+  counts = collections.Counter(run.name for run in runs)
+  duplicate = next((name for name, n in counts.items() if n > 1), None)
   if duplicate:
     _fail(path, f'two runs are both named {duplicate}; list each gin file '
           'once per grid')

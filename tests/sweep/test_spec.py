@@ -82,6 +82,8 @@ experiments:
     ('experiments:\n  - gin_files: [{dense}, {dense}]',
      'two runs are both named cartpole_dense__SEED=0'),
     ('experiments: [', 'not valid YAML'),
+    ('experiments:\n  - gin_files: [{dense}]\n    grid: {{SEED: [[1]]}}',
+     'grid value [1] is not a number, bool, null or string'),
 ])
 def test_errors_are_one_line(tmp_path, text, message):
   path = _write(tmp_path, text.format(dense=gin_path('cartpole_dense.gin')))
