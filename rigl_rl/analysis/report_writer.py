@@ -7,15 +7,25 @@ from rigl_rl.analysis import report
 from rigl_rl.errors import ConfigError
 
 INDEX = 'index.md'
-# Marks a directory as a report's, which a new report may replace file by file.
+# Marks a directory as a report's and lists its files, which the next report
+# replaces.
 MARKER = '.rigl_rl_report'
 
 
-def _check_out_dir(out_dir: str) -> None:
-  if os.path.isdir(out_dir) and os.listdir(out_dir) and not os.path.exists(
-      os.path.join(out_dir, MARKER)):
+def _previous_files(out_dir: str) -> List[str]:
+  """The files an earlier report wrote in `out_dir`.
+
+  Raises:
+    ConfigError: if `out_dir` holds files that are not a report's.
+  """
+  if not os.path.isdir(out_dir) or not os.listdir(out_dir):
+    return []
+  marker = os.path.join(out_dir, MARKER)
+  if not os.path.exists(marker):
     raise ConfigError(f'{out_dir} holds files that are not a report; pass an '
                       'empty or new --out_dir')
+  with open(marker) as f:
+    return [line.strip() for line in f if line.strip()]
 
 
 def _write(out_dir: str, name: str, text: str) -> str:
@@ -45,14 +55,12 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
   """
   if not os.path.isdir(sweep_dir):
     raise ConfigError(f'--sweep_dir {sweep_dir} does not exist')
-  _check_out_dir(out_dir)
+  previous = _previous_files(out_dir)
   results, unfinished = report.load(sweep_dir)
   if not results:
     raise ConfigError(f'no finished run (results.json with finished: true) '
                       f'under {sweep_dir}; {len(unfinished)} unfinished')
   os.makedirs(out_dir, exist_ok=True)
-  _write(out_dir, MARKER, 'Written by bin/report; rerunning it replaces the '
-         'files here.\n')
   rows = report.rows(results, reps)
   aggregates, how, notes = report.aggregates(results, reps)
   _write(out_dir, 'scores.csv', report.rows_csv(rows))
@@ -92,4 +100,10 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
     lines += [f'- unfinished: `{os.path.relpath(path, sweep_dir)}`\n'
               for path in unfinished]
   _write(out_dir, INDEX, '\n'.join(lines))
+  written = ['scores.csv', 'scores.md', 'aggregates.csv', 'aggregates.md',
+             INDEX] + [name for names in images.values() for name in names]
+  for name in set(previous) - set(written):  # e.g. a sparsity no longer run
+    if os.path.exists(os.path.join(out_dir, name)):
+      os.remove(os.path.join(out_dir, name))
+  _write(out_dir, MARKER, ''.join(f'{name}\n' for name in sorted(written)))
   return os.path.join(out_dir, INDEX)

@@ -172,9 +172,19 @@ def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
   assert float(dense['iqm']) == pytest.approx(272.2)
   assert '| dqn | CartPole-v1 | dense | 0 | 4 | 1000 | 422.2 [' in index
 
-  # Rerunning replaces the report; a directory of other files is refused.
+  # Rerunning replaces the report, and drops what the new one does not
+  # make; a directory of other files is refused.
+  for name in os.listdir(sweep_dir):
+    if 'Acrobot' in name:
+      os.rename(os.path.join(sweep_dir, name),
+                os.path.join(str(tmp_path), name))
   assert subprocess.run(process.args, capture_output=True,
                         timeout=300).returncode == 0
+  left = sorted(os.listdir(out_dir))
+  assert 'params_dqn_Acrobot-v1.png' not in left
+  assert 'params_dqn_CartPole-v1.png' in left
+  with open(os.path.join(out_dir, report_writer.MARKER)) as f:
+    assert sorted(f.read().split()) == [n for n in left if n != report_writer.MARKER]
   other = tmp_path / 'other'
   other.mkdir()
   (other / 'notes.txt').write_text('mine')
