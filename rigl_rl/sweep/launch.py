@@ -133,9 +133,11 @@ class Tally:
   pending: List[str] = dataclasses.field(default_factory=list)
 
   def line(self, total: int) -> str:
+    stopped = (f', {len(self.interrupted)} stopped at a checkpoint'
+               if self.interrupted else '')
     return (f'{len(self.done) + len(self.skipped)}/{total} done, '
             f'{len(self.running)} running, {len(self.failed)} failed, '
-            f'{len(self.pending)} pending')
+            f'{len(self.pending)} pending{stopped}')
 
 
 class Sweep:
