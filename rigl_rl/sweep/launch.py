@@ -70,6 +70,8 @@ def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
 
 # Seconds between a task's looks at the sweep's stop file.
 _POLL_SECONDS = 1.0
+# Seconds between the driver's looks at which runs have started.
+_REFRESH_SECONDS = 10.0
 
 
 def stop_level(stop_file: str) -> int:
@@ -312,11 +314,11 @@ class Sweep:
 
   def _wait(self, ray, refs: Dict, stopping: bool = False) -> None:
     """Collects tasks as they end, printing progress."""
-    tally = self.tally
     last_line = 0.0
     while refs:
+      # Look often, so runs count as running soon after they claim their dirs.
       ready, _ = ray.wait(list(refs), num_returns=1,
-                          timeout=self.progress_interval)
+                          timeout=min(_REFRESH_SECONDS, self.progress_interval))
       for ref in ready:
         run = refs.pop(ref)
         self._settle(ray, ref, run)
@@ -326,7 +328,7 @@ class Sweep:
         last_line = now
         if not stopping:
           self._print(self._progress_line())
-        self._write_status()
+      self._write_status()
 
   def _settle(self, ray, ref, run: spec_lib.Run) -> None:
     """Moves a run whose task has ended to the list its outcome names."""
