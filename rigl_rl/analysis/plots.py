@@ -30,7 +30,8 @@ def _finish(fig, ax, xlabel: str, ylabel: str, title: str, path: str) -> str:
   ax.set_ylabel(ylabel)
   ax.set_title(title)
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=8, loc='best')
+  # Beside the axes: inside, it would hide lines and error bars.
+  ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1.0))
   return _save(fig, path)
 
 
@@ -44,7 +45,7 @@ def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
                      path: str) -> str:
   """Final return against active parameter count, one line per method, the
   standard dense network as a horizontal line (Fig. 2 of Graesser et al.)."""
-  fig, ax = plt.subplots(figsize=(6.4, 4.4), layout='constrained')
+  fig, ax = plt.subplots(figsize=(8.0, 4.4), layout='constrained')
   mine = [r for r in rows if r.agent == agent and r.env == env]
   methods = sorted({r.method for r in mine}, key=report.method_key)
   for index, method in enumerate(methods):
@@ -105,7 +106,7 @@ def learning_curves(curves: Dict[str, tuple], agent: str, env: str,
   Args:
     curves: method -> (env steps, mean, (2, points) CI, seeds).
   """
-  fig, ax = plt.subplots(figsize=(6.4, 4.4), layout='constrained')
+  fig, ax = plt.subplots(figsize=(8.0, 4.4), layout='constrained')
   for index, (method, (steps, mean, ci, seeds)) in enumerate(
       sorted(curves.items(), key=lambda kv: report.method_key(kv[0]))):
     color = _color(method, index)

@@ -257,7 +257,8 @@ class Sweep:
                           f'{self.ray_address}: {str(e).strip().splitlines()[0]}'
                           ) from None
     else:
-      ray.init(include_dashboard=False, log_to_driver=False,
+      # 'local': a new instance, never a cluster `ray start` left running.
+      ray.init(address='local', include_dashboard=False, log_to_driver=False,
                logging_level=logging.WARNING)
     cpus = ray.cluster_resources().get('CPU', 0)
     if cpus < self.cpus_per_run:
