@@ -4,6 +4,7 @@
 rliable computes the IQM and the bootstrap, as in the paper.
 """
 import collections
+import contextlib
 import csv
 import dataclasses
 import io
@@ -116,14 +117,29 @@ def groups(results: Sequence[Result]) -> Dict[tuple, List[Result]]:
   }
 
 
+@contextlib.contextmanager
+def _seeded_numpy(seed: int):
+  """Seeds numpy's global generator for a block, then restores it.
+
+  rliable 1.2's stratified bootstrap draws from the global generator and
+  ignores its random_state argument; this makes reports reproducible.
+  """
+  state = np.random.get_state()
+  np.random.seed(seed)
+  try:
+    yield
+  finally:
+    np.random.set_state(state)
+
+
 def interval(scores: np.ndarray, aggregate, reps: int,
              seed: int = 0) -> Estimate:
   """An aggregate of a (runs, tasks) score matrix with its 95% stratified
   bootstrap CI (runs resampled within each task)."""
-  point, ci = rly.get_interval_estimates(
-      {'x': scores}, lambda x: np.array([aggregate(x)]), reps=reps,
-      confidence_interval_size=CONFIDENCE,
-      random_state=np.random.RandomState(seed))
+  with _seeded_numpy(seed):
+    point, ci = rly.get_interval_estimates(
+        {'x': scores}, lambda x: np.array([aggregate(x)]), reps=reps,
+        confidence_interval_size=CONFIDENCE)
   return Estimate(float(point['x'][0]), float(ci['x'][0, 0]),
                   float(ci['x'][1, 0]))
 
@@ -132,11 +148,11 @@ def curve_intervals(curves: np.ndarray, reps: int,
                     seed: int = 0) -> Tuple[np.ndarray, np.ndarray]:
   """Mean over runs of (runs, points) learning curves, with (2, points)
   95% bootstrap CIs."""
-  point, ci = rly.get_interval_estimates(
-      {'x': curves[:, None, :]},
-      lambda x: np.mean(x, axis=(0, 1)), reps=reps,
-      confidence_interval_size=CONFIDENCE,
-      random_state=np.random.RandomState(seed))
+  with _seeded_numpy(seed):
+    point, ci = rly.get_interval_estimates(
+        {'x': curves[:, None, :]},
+        lambda x: np.mean(x, axis=(0, 1)), reps=reps,
+        confidence_interval_size=CONFIDENCE)
   return point['x'], ci['x']
 
 

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from rliable import metrics
 
 from rigl_rl.analysis import report
 from rigl_rl.analysis import report_writer
@@ -125,6 +126,17 @@ def test_atari_is_human_normalised(tmp_path):
   assert norm[('dqn', 'atari:Pong', 'rigl', 0.9)] == pytest.approx([0.5])
   assert how[('dqn', 'atari:Pong')].startswith('human-normalised')
   assert notes == ['atari:NotAGame: no published human score here; left out']
+
+
+def test_intervals_are_reproducible():
+  scores = np.random.RandomState(1).rand(5, 2)
+  np.random.seed(123)
+  before = np.random.get_state()[1].copy()
+  first = report.interval(scores, metrics.aggregate_iqm, 300)
+  assert np.array_equal(np.random.get_state()[1], before)  # Left as it was.
+  np.random.rand()  # Another global state must not change the answer.
+  assert report.interval(scores, metrics.aggregate_iqm, 300) == first
+  assert first.low < first.value < first.high
 
 
 def test_curves_mean_with_bands(sweep_dir):

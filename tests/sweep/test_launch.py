@@ -61,7 +61,7 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   # Stop once some run has finished and another has a checkpoint but is not
   # past its first evaluation (a third of the way), far from its end.
   process = _sweep(sweep_dir, spec)
-  deadline = time.time() + 400
+  deadline = time.time() + 300
   while time.time() < deadline and process.poll() is None:
     done = [r for r in good if launch.finished(r)]
     half = [r for r in good
@@ -71,7 +71,7 @@ def test_sweep_interrupted_and_resumed(tmp_path):
     time.sleep(0.3)
   assert process.poll() is None, process.communicate()[0]
   process.send_signal(signal.SIGINT)
-  output = process.communicate(timeout=300)[0]
+  output = process.communicate(timeout=120)[0]
   assert process.returncode == 130, output
   assert 'Run the same command to go on' in output
   with open(os.path.join(sweep_dir, launch.STATUS_FILE)) as f:
@@ -83,7 +83,7 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   assert finished_before and half_done, status
 
   process = _sweep(sweep_dir, spec)
-  output = process.communicate(timeout=600)[0]
+  output = process.communicate(timeout=300)[0]
   assert process.returncode == 1, output  # The failing runs.
   assert f'{len(finished_before)} finished before (skipped)' in output
   assert all(launch.finished(r) for r in good), output
