@@ -36,7 +36,6 @@ class Result:
   active_params: int
   final_score: float
   curve: List[Tuple[int, float]]
-  path: str
 
 
 @dataclasses.dataclass
@@ -99,8 +98,7 @@ def load(sweep_dir: str) -> Tuple[List[Result], List[str]]:
         sparsity=sparsity, seed=int(data['seed']),
         active_params=int(data['active_params']),
         final_score=float(data['final_score']),
-        curve=[(int(step), float(value)) for step, value in data['eval']],
-        path=root))
+        curve=[(int(step), float(value)) for step, value in data['eval']]))
   return results, unfinished
 
 

@@ -223,11 +223,15 @@ class Sweep:
       'interrupted'.
 
     Raises:
-      ConfigError: if a run dir was made with other bindings, the Ray
-        cluster cannot be reached, or it has fewer CPUs than a run needs.
+      ConfigError: if bin/train is missing (a non-editable install), a run
+        dir was made with other bindings, the Ray cluster cannot be reached,
+        or it has fewer CPUs than a run needs.
     """
     import ray  # pylint: disable=g-import-not-at-top
 
+    if not os.path.isfile(TRAIN_BINARY):
+      raise ConfigError(f'{TRAIN_BINARY} not found: sweeps run the '
+                        "repository's bin/train; install with pip install -e")
     self._check_recorded()
     tally = self.tally
     # Left by a driver that died while stopping; this one holds the lock.
