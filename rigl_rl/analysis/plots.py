@@ -138,22 +138,22 @@ def write_all(results: Sequence[report.Result], rows: Sequence[report.Row],
           aggregates, agent, suite, sparsity,
           os.path.join(out_dir, f'iqm_{_slug(f"{agent}_{suite}")}_'
                        f'{sparsity:g}.png')))
-  grouped = report.groups(results)
+  # Each group's curve once: dense appears in every sparsity's figure.
+  group_curves = {}
+  for key, runs in report.groups(results).items():
+    aligned = report.aligned_curves(runs)
+    if aligned is not None:
+      steps, values = aligned
+      mean, ci = report.curve_intervals(values, reps)
+      group_curves[key] = (steps, mean, ci, len(runs))
   for agent, env in sorted({(r.agent, r.env) for r in results}):
-    sparsities = sorted({k[3] for k in grouped
+    sparsities = sorted({k[3] for k in group_curves
                          if k[:2] == (agent, env) and k[2] != report.DENSE})
     for sparsity in sparsities:
-      curves = {}
-      for (a, e, method, s), runs in grouped.items():
-        if (a, e) != (agent, env) or not (method == report.DENSE or
-                                          s == sparsity):
-          continue
-        aligned = report.aligned_curves(runs)
-        if aligned is None:
-          continue
-        steps, values = aligned
-        mean, ci = report.curve_intervals(values, reps)
-        curves[method] = (steps, mean, ci, len(runs))
+      curves = {method: curve
+                for (a, e, method, s), curve in group_curves.items()
+                if (a, e) == (agent, env) and
+                (method == report.DENSE or s == sparsity)}
       images['curves'].append(learning_curves(
           curves, agent, env, sparsity,
           os.path.join(out_dir, f'curves_{_slug(f"{agent}_{env}")}_'

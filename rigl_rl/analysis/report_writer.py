@@ -28,10 +28,9 @@ def _previous_files(out_dir: str) -> List[str]:
     return [line.strip() for line in f if line.strip()]
 
 
-def _write(out_dir: str, name: str, text: str) -> str:
+def _write(out_dir: str, name: str, text: str) -> None:
   with open(os.path.join(out_dir, name), 'w') as f:
     f.write(text)
-  return name
 
 
 def _images(names: Sequence[str]) -> List[str]:
@@ -63,10 +62,14 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
   os.makedirs(out_dir, exist_ok=True)
   rows = report.rows(results, reps)
   aggregates, how, notes = report.aggregates(results, reps)
-  _write(out_dir, 'scores.csv', report.rows_csv(rows))
-  _write(out_dir, 'scores.md', report.rows_markdown(rows))
-  _write(out_dir, 'aggregates.csv', report.aggregates_csv(aggregates))
-  _write(out_dir, 'aggregates.md', report.aggregates_markdown(aggregates))
+  tables = {
+      'scores.csv': report.rows_csv(rows),
+      'scores.md': report.rows_markdown(rows),
+      'aggregates.csv': report.aggregates_csv(aggregates),
+      'aggregates.md': report.aggregates_markdown(aggregates),
+  }
+  for name, text in tables.items():
+    _write(out_dir, name, text)
   images = plots.write_all(results, rows, aggregates, out_dir, reps)
 
   lines = [
@@ -84,11 +87,11 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
       'Normalisation: ' + ('; '.join(
           f'{agent} {env}: {text}' for (agent, env), text in sorted(how.items()))
                            or 'none possible (see Left out)') + '.\n',
-      report.aggregates_markdown(aggregates),
+      tables['aggregates.md'],
       '[aggregates.csv](aggregates.csv)\n',
   ]
   lines += _images(images['iqm'])
-  lines += ['## Per environment\n', report.rows_markdown(rows),
+  lines += ['## Per environment\n', tables['scores.md'],
             '[scores.csv](scores.csv)\n',
             '### Final return vs active parameters\n']
   lines += _images(images['params'])
@@ -100,8 +103,8 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
     lines += [f'- unfinished: `{os.path.relpath(path, sweep_dir)}`\n'
               for path in unfinished]
   _write(out_dir, INDEX, '\n'.join(lines))
-  written = ['scores.csv', 'scores.md', 'aggregates.csv', 'aggregates.md',
-             INDEX] + [name for names in images.values() for name in names]
+  written = list(tables) + [INDEX] + [
+      name for names in images.values() for name in names]
   for name in set(previous) - set(written):  # e.g. a sparsity no longer run
     if os.path.exists(os.path.join(out_dir, name)):
       os.remove(os.path.join(out_dir, name))

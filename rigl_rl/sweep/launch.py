@@ -4,7 +4,6 @@ Each task runs the train binary in a child process, so every run has its own
 TensorFlow and gin state and its output goes to `<run>/train.log`; a run that
 stops half-way resumes from its checkpoints the next time, as bin/train does.
 """
-import dataclasses
 import json
 import logging
 import os
@@ -124,22 +123,7 @@ def train_process(command: Sequence[str], log_path: str, threads: int,
         forwarded += 1
 
 
-@dataclasses.dataclass
-class Tally:
-  """Where each run of a sweep stands."""
-  done: List[str] = dataclasses.field(default_factory=list)
-  skipped: List[str] = dataclasses.field(default_factory=list)
-  running: List[str] = dataclasses.field(default_factory=list)
-  failed: Dict[str, str] = dataclasses.field(default_factory=dict)
-  interrupted: List[str] = dataclasses.field(default_factory=list)
-  pending: List[str] = dataclasses.field(default_factory=list)
-
-  def line(self, total: int) -> str:
-    stopped = (f', {len(self.interrupted)} stopped at a checkpoint'
-               if self.interrupted else '')
-    return (f'{len(self.done) + len(self.skipped)}/{total} done, '
-            f'{len(self.running)} running, {len(self.failed)} failed, '
-            f'{len(self.pending)} pending{stopped}')
+STATES = ('done', 'running', 'pending', 'interrupted', 'failed')
 
 
 class Sweep:
@@ -165,7 +149,9 @@ class Sweep:
     self.ray_address = ray_address
     self.progress_interval = progress_interval
     self.out = out
-    self.tally = Tally()
+    # Run name -> one of STATES; why each failed run failed.
+    self.states: Dict[str, str] = {}
+    self.errors: Dict[str, str] = {}
     self._start = time.time()
 
   def _print(self, message: str) -> None:
@@ -176,15 +162,20 @@ class Sweep:
   def _root(self, run: spec_lib.Run) -> str:
     return os.path.join(self.sweep_dir, run.name)
 
+  def _named(self, state: str) -> List[str]:
+    return [name for name, s in self.states.items() if s == state]
+
+  def _count_line(self) -> str:
+    counts = {state: len(self._named(state)) for state in STATES}
+    stopped = (f', {counts["interrupted"]} stopped at a checkpoint'
+               if counts['interrupted'] else '')
+    return (f'{counts["done"]}/{len(self.runs)} done, {counts["running"]} '
+            f'running, {counts["failed"]} failed, {counts["pending"]} '
+            f'pending{stopped}')
+
   def _write_status(self) -> None:
-    tally = self.tally
-    states = {name: 'done' for name in tally.done + tally.skipped}
-    states.update({name: 'running' for name in tally.running})
-    states.update({name: 'interrupted' for name in tally.interrupted})
-    states.update({name: 'pending' for name in tally.pending})
-    states.update({name: 'failed' for name in tally.failed})
-    status = {run.name: {'state': states[run.name]} for run in self.runs}
-    for name, error in tally.failed.items():
+    status = {run.name: {'state': self.states[run.name]} for run in self.runs}
+    for name, error in self.errors.items():
       status[name]['error'] = error
     run_dir.write_json(os.path.join(self.sweep_dir, STATUS_FILE), status)
 
@@ -233,7 +224,6 @@ class Sweep:
       raise ConfigError(f'{TRAIN_BINARY} not found: sweeps run the '
                         "repository's bin/train; install with pip install -e")
     self._check_recorded()
-    tally = self.tally
     # Left by a driver that died while stopping; this one holds the lock.
     if os.path.exists(os.path.join(self.sweep_dir, STOP_FILE)):
       os.remove(os.path.join(self.sweep_dir, STOP_FILE))
@@ -241,13 +231,15 @@ class Sweep:
     # Seed by seed, so a sweep stopped early has whole seeds of every config.
     for run in sorted(self.runs, key=lambda run: run.seed):
       if finished(self._root(run)):
-        tally.skipped.append(run.name)
+        self.states[run.name] = 'done'
       else:
+        self.states[run.name] = 'pending'
         todo.append(run)
     resumed = sum(os.path.exists(os.path.join(self._root(r), run_dir.CONFIG_FILE))
                   for r in todo)
-    self._print(f'{len(self.runs)} runs: {len(tally.skipped)} finished before '
-                f'(skipped), {resumed} to resume, {len(todo) - resumed} to start.')
+    self._print(f'{len(self.runs)} runs: {len(self.runs) - len(todo)} finished '
+                f'before (skipped), {resumed} to resume, {len(todo) - resumed} '
+                'to start.')
     if not todo:
       self._write_status()
       return 'finished'
@@ -283,7 +275,6 @@ class Sweep:
       self._record_run(run)
       refs[task.remote(train_command(run, root), os.path.join(root, LOG_FILE),
                        threads, stop_file)] = run
-    tally.pending = [run.name for run in todo]
     status = 'finished'
     try:
       self._wait(ray, refs)
@@ -304,12 +295,12 @@ class Sweep:
       if os.path.exists(stop_file):
         os.remove(stop_file)
     if status == 'interrupted':
-      self._print(f'Stopped: {tally.line(len(self.runs))}. Run the same '
-                  'command to go on.')
+      self._print(f'Stopped: {self._count_line()}. Run the same command to '
+                  'go on.')
       return status
-    if tally.failed:
-      self._print(f'{tally.line(len(self.runs))}. Failed runs:')
-      for name, error in sorted(tally.failed.items()):
+    if self.errors:
+      self._print(f'{self._count_line()}. Failed runs:')
+      for name, error in sorted(self.errors.items()):
         self._print(f'  {name}: {error}')
       self._print('Fix them and run the same command: finished runs are '
                   'skipped, failed ones retried from their checkpoints.')
@@ -336,42 +327,39 @@ class Sweep:
       self._write_status()
 
   def _settle(self, ray, ref, run: spec_lib.Run) -> None:
-    """Moves a run whose task has ended to the list its outcome names."""
-    tally = self.tally
+    """Sets the state of a run whose task has ended from its outcome."""
     root = self._root(run)
-    error = None
     try:
       code = ray.get(ref)
     except ray.exceptions.RayError as e:  # E.g. the worker or its node died.
-      code, error = -1, f'Ray: {str(e).strip().splitlines()[0]}'
-    for names in (tally.running, tally.pending):
-      if run.name in names:
-        names.remove(run.name)
+      self.states[run.name] = 'failed'
+      self.errors[run.name] = f'Ray: {str(e).strip().splitlines()[0]}'
+      return
     if code is None:
-      tally.pending.append(run.name)  # Never started: the sweep was stopping.
+      self.states[run.name] = 'pending'  # Never started: the sweep stopped.
     elif code == 0 and finished(root):
-      tally.done.append(run.name)
+      self.states[run.name] = 'done'
     elif code == INTERRUPTED:
-      tally.interrupted.append(run.name)
+      self.states[run.name] = 'interrupted'
     else:
-      tally.failed[run.name] = error or last_error(os.path.join(root, LOG_FILE))
+      self.states[run.name] = 'failed'
+      self.errors[run.name] = last_error(os.path.join(root, LOG_FILE))
 
   def _refresh_running(self, refs: Dict) -> None:
     """A run counts as running once bin/train has claimed its directory."""
-    tally = self.tally
     for run in refs.values():
-      if run.name in tally.pending and os.path.exists(
+      if self.states[run.name] == 'pending' and os.path.exists(
           os.path.join(self._root(run), run_dir.LOCK_FILE)):
-        tally.pending.remove(run.name)
-        tally.running.append(run.name)
+        self.states[run.name] = 'running'
 
   def _progress_line(self) -> str:
-    line = self.tally.line(len(self.runs))
+    running = self._named('running')
     shown = []
-    for name in self.tally.running[:4]:
+    for name in running[:4]:
       fraction = progress(os.path.join(self.sweep_dir, name))
       shown.append(f'{name} {"?" if fraction is None else f"{fraction:.0%}"}')
-    more = len(self.tally.running) - len(shown)
+    line = self._count_line()
     if shown:
+      more = len(running) - len(shown)
       line += '; running: ' + ', '.join(shown) + (f' +{more}' if more > 0 else '')
     return line

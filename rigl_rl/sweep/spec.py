@@ -71,7 +71,6 @@ class MatchRequest:
 @dataclasses.dataclass
 class Spec:
   """A parsed sweep spec."""
-  path: str
   seeds: List[int]
   bindings: List[str]
   cpus_per_run: float
@@ -239,5 +238,5 @@ def load(path: str) -> Spec:
       for (dense, width_parameter, point), (point_bindings, files)
       in matches.items()
   ]
-  return Spec(path=path, seeds=seeds, bindings=bindings, cpus_per_run=cpus,
+  return Spec(seeds=seeds, bindings=bindings, cpus_per_run=cpus,
               runs=runs, matches=requests)
