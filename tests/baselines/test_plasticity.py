@@ -42,8 +42,11 @@ def _slots(trained):
 
 
 def test_reset_redraws_the_last_layer_only():
+  # Hidden weights of 1: every ReLU is active on the training step, so every
+  # output weight gets a gradient and non-zero Adam slots to be reset.
   trained = _trained([
-      tf_keras.layers.Dense(4, activation='relu', name='hidden'),
+      tf_keras.layers.Dense(4, activation='relu', kernel_initializer='ones',
+                            name='hidden'),
       tf_keras.layers.Dense(2, bias_initializer='ones', name='output')])
   trained.network.layers[1].bias.assign([5.0, 5.0])
   before, slots = _values(trained), _slots(trained)
