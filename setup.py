@@ -19,7 +19,7 @@ setuptools.setup(
         'tensorflow-model-optimization>=0.8.1,<0.9',
         'gin-config>=0.5,<0.6',
         'absl-py>=1.4',
-        'gymnasium>=1.0,<2',
+        'gymnasium[mujoco]>=1.0,<2',
         'tensorboard>=2.21,<2.22',
         'numpy>=1.26',
     ],

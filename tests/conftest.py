@@ -27,9 +27,9 @@ SMOKE_BINDINGS = (
     'EVAL_INTERVAL = 200',
     'EVAL_EPISODES = 2',
     'CHECKPOINT_INTERVAL = 200',
-    'Runner.initial_collect_steps = 100',
+    'OffPolicy.initial_collect_steps = 100',
     'Runner.log_interval = 100',
-    'Runner.batch_size = 32',
+    'OffPolicy.batch_size = 32',
     'mlp_layers.hidden_units = (64, 64)',
     'Diagnostics.interval = 100',
 )

@@ -1,16 +1,37 @@
 """What the run loop needs from any agent, whatever its algorithm."""
 import dataclasses
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Optional, Sequence
 
 import tensorflow as tf
 from tf_agents.agents import tf_agent
 
+from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
 
 # (time_step, env_step, rng) -> batched action, inside tf.function.
 CollectFn = Callable[[object, tf.Tensor, tf.random.Generator], tf.Tensor]
 # (time_step, rng) -> batched action.
 ActFn = Callable[[object, tf.random.Generator], tf.Tensor]
+
+
+def require_discrete(action_spec, agent: str) -> int:
+  """The number of actions of a scalar discrete action spec.
+
+  Raises:
+    ConfigError: for continuous actions.
+  """
+  if not action_spec.dtype.is_integer:
+    raise ConfigError(f'{agent} needs discrete actions; this environment has '
+                      'continuous ones: use the SAC or PPO gin files')
+  return int(action_spec.maximum - action_spec.minimum + 1)
+
+
+def require_continuous(action_spec, agent: str) -> None:
+  """Raises ConfigError unless the actions are a float vector."""
+  if not action_spec.dtype.is_floating or action_spec.shape.rank != 1:
+    raise ConfigError(f'{agent} needs continuous (Box) actions; this '
+                      'environment has discrete ones: use the DQN or PPO '
+                      'gin files')
 
 
 @dataclasses.dataclass
@@ -66,6 +87,10 @@ class AgentBundle:
     collect_action: exploration policy used while collecting.
     eval_action: evaluation policy.
     random_action: uniform policy for the initial collect.
+    logged_losses: scalar fields of the agent's `LossInfo.extra` to log under
+      Losses/, besides the total loss.
+    prepare_rollout: on-policy agents only: a rollout of transitions in
+      collection order -> the batch `agent.train` takes minibatches of.
   """
   agent: tf_agent.TFAgent
   algorithm: str
@@ -74,6 +99,8 @@ class AgentBundle:
   collect_action: CollectFn
   eval_action: ActFn
   random_action: ActFn
+  logged_losses: Sequence[str] = ()
+  prepare_rollout: Optional[Callable[[object], object]] = None
 
   @property
   def method(self) -> str:

@@ -59,7 +59,7 @@ def dqn_agent(time_step_spec,
   if td_loss not in _TD_LOSSES:
     raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
                       f'got {td_loss!r}')
-  num_actions = int(action_spec.maximum - action_spec.minimum + 1)
+  num_actions = base.require_discrete(action_spec, 'dqn_agent')
   wrap = masking.layer_wrapper(sparse)
 
   def make_q_network(name):

@@ -23,7 +23,7 @@ from rigl_rl.baselines import plasticity
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import flops
-from rigl_rl.training import replay as replay_lib
+from rigl_rl.training import experience as experience_lib
 from rigl_rl.training import run_dir
 
 
@@ -49,18 +49,15 @@ class Runner:
                eval_interval: int = gin.REQUIRED,
                eval_episodes: int = gin.REQUIRED,
                checkpoint_interval: int = gin.REQUIRED,
+               experience=gin.REQUIRED,
                seed: int = 0,
                log_interval: int = 1000,
-               initial_collect_steps: int = 1000,
-               train_every: int = 1,
-               batch_size: int = 128,
-               replay_capacity: int = 100_000,
                max_checkpoints: int = 3,
                max_chunk: int = 1000,
                diagnostics: Optional[diagnostics_lib.Diagnostics] = None,
                plasticity_baselines: Sequence[plasticity.Intervention] = (),
                verbose: bool = True):
-    """Builds environments, agent, replay and checkpointing.
+    """Builds environments, agent, experience and checkpointing.
 
     Args:
       root_dir: the run directory.
@@ -70,13 +67,10 @@ class Runner:
       eval_interval: env steps between evaluations.
       eval_episodes: episodes per evaluation.
       checkpoint_interval: env steps between checkpoints.
+      experience: where train batches come from, `@OffPolicy()` (replay)
+        or `@OnPolicy()` (rollouts).
       seed: seeds TensorFlow, masks, environments and the run's generator.
       log_interval: env steps between progress lines and train summaries.
-      initial_collect_steps: env steps of uniform random actions before
-        training starts.
-      train_every: env steps per train step once training starts.
-      batch_size: transitions per train step.
-      replay_capacity: transitions the replay memory holds.
       max_checkpoints: checkpoints kept on disk; older ones are deleted.
       max_chunk: most iterations per compiled call (bounds Ctrl-C latency).
       diagnostics: what to compute inside the networks, and how often; None
@@ -93,16 +87,11 @@ class Runner:
                         ('eval_episodes', eval_episodes),
                         ('checkpoint_interval', checkpoint_interval),
                         ('log_interval', log_interval),
-                        ('train_every', train_every),
-                        ('batch_size', batch_size),
                         ('max_chunk', max_chunk)):
       if value < 1:
         raise ConfigError(f'Runner.{name} must be >= 1, got {value}')
-    self.total_train_steps = (num_env_steps - initial_collect_steps) // train_every
-    if self.total_train_steps < 1:
-      raise ConfigError(
-          f'num_env_steps={num_env_steps} leaves no training after '
-          f'initial_collect_steps={initial_collect_steps}; raise NUM_ENV_STEPS')
+    self.experience = experience
+    self.total_train_steps = experience.total_train_steps(num_env_steps)
     self.root_dir = root_dir
     self.env_name = env_name
     self.num_env_steps = num_env_steps
@@ -110,9 +99,6 @@ class Runner:
     self.eval_episodes = eval_episodes
     self.checkpoint_interval = checkpoint_interval
     self.log_interval = log_interval
-    self.initial_collect_steps = initial_collect_steps
-    self.train_every = train_every
-    self.batch_size = batch_size
     self.max_chunk = max_chunk
     self.seed = seed
     self.diagnostics = diagnostics
@@ -126,9 +112,8 @@ class Runner:
         self.env.time_step_spec(), self.env.action_spec(), seed=seed)
     for target in self.bundle.sparse:
       target.network.updater.bind(self.total_train_steps)
-    self.replay = replay_lib.UniformReplay(self.env.time_step_spec(),
-                                           self.env.action_spec(),
-                                           replay_capacity)
+    experience.build(self.env.time_step_spec(), self.env.action_spec(),
+                     self.bundle)
     self.rng = tf.random.Generator.from_seed(seed)
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self._episode_return = tf.Variable(0.0, name='episode_return')
@@ -149,11 +134,11 @@ class Runner:
     }
     extra = {}
     if diagnostics is not None:
-      diagnostics.bind(self.replay, self.rng)
+      diagnostics.bind(experience, self.rng)
       extra['diagnostics'] = diagnostics.state
     self.checkpoint = tf.train.Checkpoint(
         agent=self.bundle.agent,
-        replay=self.replay,
+        replay=experience.memory,
         rng=self.rng,
         env_steps=self.env_steps,
         episode_return=self._episode_return,
@@ -189,7 +174,7 @@ class Runner:
     # Orders the env's py_func ops: an action need not read the time step.
     with tf.control_dependencies(tf.nest.flatten(time_step)):
       next_time_step = self.env.step(action)
-    self.replay.add(time_step, action, next_time_step)
+    self.experience.add(time_step, action, next_time_step)
     ended = next_time_step.is_last()[0]
     episode_return = self._episode_return + next_time_step.reward[0]
     self._finished_return_sum.assign_add(
@@ -208,23 +193,40 @@ class Runner:
       action = self.bundle.random_action(time_step, self.rng)
       time_step = self._collect_step(time_step, action)
 
+  def _collect(self, time_step, steps: int):
+    """In graph: `steps` env steps of the collect policy into experience."""
+    def one_step(time_step):
+      action = self.bundle.collect_action(time_step, self.env_steps, self.rng)
+      return self._collect_step(time_step, action)
+
+    if steps <= 4:  # Unrolled: a loop costs more than a few env steps.
+      for _ in range(steps):
+        time_step = one_step(time_step)
+    else:
+      for _ in tf.range(steps):
+        time_step = one_step(time_step)
+    return time_step
+
   @tf.function
   def _train_chunk(self, iterations):
-    """`iterations` times: `train_every` env steps, then one train step.
+    """`iterations` train steps, each on a batch from the experience
+    strategy, which collects the env steps it needs first.
 
     Returns:
-      The last train step's loss and the batch it trained on.
+      The last train step's scalar losses and the batch it trained on.
     """
     time_step = self.env.current_time_step()
-    experience = self.replay.sample(self.batch_size, self.rng)
-    loss = tf.constant(0.0)
+    experience = self.experience.sample(self.experience.batch_size, self.rng)
+    names = ('loss',) + tuple(self.bundle.logged_losses)
+    losses = {name: tf.constant(0.0) for name in names}
     for _ in tf.range(iterations):
-      for _ in range(self.train_every):
-        action = self.bundle.collect_action(time_step, self.env_steps, self.rng)
-        time_step = self._collect_step(time_step, action)
-      experience = self.replay.sample(self.batch_size, self.rng)
-      loss = self.bundle.agent.train(experience).loss
-    return loss, experience
+      time_step, experience = self.experience.batch(self._collect, time_step,
+                                                    self.rng)
+      loss_info = self.bundle.agent.train(experience)
+      losses = {'loss': loss_info.loss}
+      losses.update({name: getattr(loss_info.extra, name)
+                     for name in self.bundle.logged_losses})
+    return losses, experience
 
   @tf.function
   def _evaluate(self, episodes):
@@ -250,21 +252,22 @@ class Runner:
   def _iterations_to_next_event(self) -> int:
     """Loop iterations until the next event, at least 1.
 
-    An iteration is one env step while collecting initially, and
-    `train_every` env steps plus one train step after that.
+    An iteration is one env step while collecting initially, and one train
+    step (with the env steps the experience strategy collects for it) after
+    that.
     """
     env, t = int(self.env_steps.numpy()), self.train_step
-    collecting = env < self.initial_collect_steps
-    env_steps_per_iteration = 1 if collecting else self.train_every
+    initial = self.experience.initial_collect_steps
+    collecting = env < initial
     limits = [
         self.max_chunk,
-        (self.initial_collect_steps - env) if collecting else
-        (self.total_train_steps - t),
+        (initial - env) if collecting else (self.total_train_steps - t),
     ]
     for interval in (self.log_interval, self.eval_interval,
                      self.checkpoint_interval):
-      limits.append(
-          math.ceil(_steps_to_boundary(env, interval) / env_steps_per_iteration))
+      boundary = env + _steps_to_boundary(env, interval)
+      limits.append(boundary - env if collecting else
+                    self.experience.train_steps_until(boundary) - t)
     for target in [] if collecting else self.bundle.sparse:
       window = target.network.updater.window
       next_update = window and window.next_update_step(t)
@@ -297,7 +300,7 @@ class Runner:
           grads = target.dense_gradients(experience)
           self._train_flops.assign_add(flops.dense_gradient_extra_flops(
               self.inference_flops()[network.name],
-              self._dense_flops[network.name], self.batch_size))
+              self._dense_flops[network.name], self.experience.batch_size))
         else:
           grads = None
         churn = network.updater.update(t, network, target.optimizer, self.rng,
@@ -510,16 +513,16 @@ class Runner:
   def advance(self) -> None:
     """Runs one compiled chunk up to the next event, then any mask updates."""
     iterations = tf.constant(self._iterations_to_next_event())
-    if int(self.env_steps.numpy()) < self.initial_collect_steps:
+    if int(self.env_steps.numpy()) < self.experience.initial_collect_steps:
       self._collect_chunk(iterations)
       return
     # Masks only change between chunks, so the chunk's cost is known now.
     self._train_flops.assign_add(
         int(iterations) * sum(
-            flops.training_flops_per_step(value, self.batch_size)
+            flops.training_flops_per_step(value, self.experience.batch_size)
             for value in self.inference_flops().values()))
-    loss, experience = self._train_chunk(iterations)
-    self._last_losses = {'loss': float(loss.numpy())}
+    losses, experience = self._train_chunk(iterations)
+    self._last_losses = {name: float(value) for name, value in losses.items()}
     self._update_masks(experience)
     self._apply_baselines(experience)
     if self.diagnostics is not None and (

@@ -49,13 +49,17 @@ class UniformReplay(tf.Module):
   def sample(self, batch_size: int,
              rng: tf.random.Generator) -> trajectory.Transition:
     """A uniform batch as a TF-Agents Transition (no time dimension)."""
-    index = rng.uniform([batch_size], 0, self.size, dtype=tf.int64)
+    return self.gather(
+        rng.uniform([batch_size], 0, self.size, dtype=tf.int64))
+
+  def gather(self, index: tf.Tensor) -> trajectory.Transition:
+    """The transitions at `index` (positions in the ring) as a Transition."""
     reward = tf.gather(self._reward, index)
     discount = tf.gather(self._discount, index)
     # Boundary transitions are never stored, so every start is FIRST or MID;
     # MID is what matters to DQN (only LAST starts are masked out).
     time_step = ts.TimeStep(
-        step_type=tf.fill([batch_size], ts.StepType.MID),
+        step_type=tf.fill(tf.shape(index), ts.StepType.MID),
         reward=tf.zeros_like(reward),
         discount=tf.ones_like(discount),
         observation=tf.gather(self._observation, index))

@@ -17,7 +17,7 @@ def test_per_example_and_rigl_losses_are_the_training_loss(tmp_path, td_loss):
   runner.env.reset()
   while runner.train_step < 20:  # Q and target networks now differ.
     runner.advance()
-  experience = runner.replay.sample(32, runner.rng)
+  experience = runner.experience.sample(32, runner.rng)
   (trained,) = runner.bundle.trained
   losses = trained.per_example_loss(experience)
   assert losses.shape == (32,)

@@ -1,0 +1,227 @@
+"""Where each train step's batch comes from: replay (off-policy) or the
+latest rollout (on-policy).
+
+The run loop counts in train steps and asks the strategy how env steps and
+train steps relate, so evaluations, checkpoints and mask updates land on the
+same boundaries for DQN, SAC and PPO. Inside the loop's compiled function a
+strategy is handed `collect(time_step, n)`, which steps the environment n
+times with the agent's collect policy and `add`s every transition here.
+"""
+import math
+from typing import Callable, Tuple
+
+import gin
+import tensorflow as tf
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.training import replay as replay_lib
+
+# (time_step, env steps) -> time_step after collecting them.
+CollectFn = Callable[[object, int], object]
+
+
+def _check_positive(owner: str, **values) -> None:
+  for name, value in values.items():
+    if value < 1:
+      raise ConfigError(f'{owner}.{name} must be >= 1, got {value}')
+
+
+@gin.configurable
+class OffPolicy:
+  """A replay memory: `train_every` env steps, then one uniform batch.
+
+  Training starts after `initial_collect_steps` env steps of uniform random
+  actions.
+  """
+
+  def __init__(self,
+               initial_collect_steps: int = 1000,
+               train_every: int = 1,
+               batch_size: int = 128,
+               replay_capacity: int = 100_000):
+    """Checks and stores the configuration.
+
+    Args:
+      initial_collect_steps: env steps of uniform random actions before
+        training starts.
+      train_every: env steps per train step once training starts.
+      batch_size: transitions per train step.
+      replay_capacity: transitions the replay memory holds.
+
+    Raises:
+      ConfigError: for a non-positive train_every, batch_size or capacity.
+    """
+    _check_positive('OffPolicy', train_every=train_every,
+                    batch_size=batch_size, replay_capacity=replay_capacity)
+    self.initial_collect_steps = initial_collect_steps
+    self.train_every = train_every
+    self.batch_size = batch_size
+    self.replay_capacity = replay_capacity
+    self.memory = None
+
+  def build(self, time_step_spec, action_spec, bundle) -> None:
+    """Creates the replay memory (before a checkpoint restores it).
+
+    Raises:
+      ConfigError: for an agent that can only learn on-policy.
+    """
+    if bundle.prepare_rollout is not None:
+      raise ConfigError(f'{bundle.algorithm} learns on-policy; set '
+                        'Runner.experience = @OnPolicy()')
+    self.memory = replay_lib.UniformReplay(time_step_spec, action_spec,
+                                           self.replay_capacity)
+
+  def total_train_steps(self, num_env_steps: int) -> int:
+    """Train steps in a run of `num_env_steps`.
+
+    Raises:
+      ConfigError: if the run leaves no training.
+    """
+    steps = (num_env_steps - self.initial_collect_steps) // self.train_every
+    if steps < 1:
+      raise ConfigError(
+          f'num_env_steps={num_env_steps} leaves no training after '
+          f'OffPolicy.initial_collect_steps={self.initial_collect_steps}; '
+          'raise NUM_ENV_STEPS')
+    return steps
+
+  def train_steps_until(self, env_steps: int) -> int:
+    """The fewest train steps after which `env_steps` env steps are done."""
+    return max(0, math.ceil(
+        (env_steps - self.initial_collect_steps) / self.train_every))
+
+  def add(self, time_step, action, next_time_step) -> None:
+    self.memory.add(time_step, action, next_time_step)
+
+  def batch(self, collect: CollectFn, time_step,
+            rng: tf.random.Generator) -> Tuple[object, object]:
+    """In graph: collects, then samples one train batch."""
+    time_step = collect(time_step, self.train_every)
+    return time_step, self.memory.sample(self.batch_size, rng)
+
+  def sample(self, batch_size: int, rng: tf.random.Generator):
+    """A uniform batch of replay (diagnostics' probe)."""
+    return self.memory.sample(batch_size, rng)
+
+
+@gin.configurable
+class OnPolicy:
+  """Rollouts: `rollout_length` env steps with the current policy, then
+  `epochs` passes over them in shuffled minibatches, one per train step.
+
+  The agent's `prepare_rollout` turns the rollout into its training batch
+  once (for PPO: action-distribution parameters, values, advantages and
+  returns) before the first minibatch.
+  """
+
+  initial_collect_steps = 0
+
+  def __init__(self,
+               rollout_length: int = 2048,
+               epochs: int = 10,
+               minibatch_size: int = 64):
+    """Checks and stores the configuration.
+
+    Args:
+      rollout_length: env steps collected per rollout.
+      epochs: passes over each rollout.
+      minibatch_size: transitions per train step; a remainder of the rollout
+        smaller than this is left out of each (shuffled) epoch.
+
+    Raises:
+      ConfigError: for non-positive values or a minibatch longer than the
+        rollout.
+    """
+    _check_positive('OnPolicy', rollout_length=rollout_length, epochs=epochs,
+                    minibatch_size=minibatch_size)
+    if minibatch_size > rollout_length:
+      raise ConfigError(
+          f'OnPolicy.minibatch_size={minibatch_size} exceeds '
+          f'OnPolicy.rollout_length={rollout_length}; lower it')
+    self.rollout_length = rollout_length
+    self.epochs = epochs
+    self.batch_size = minibatch_size
+    self.minibatches = rollout_length // minibatch_size
+    self.cycle = epochs * self.minibatches  # Train steps per rollout.
+    self.memory = None
+
+  def build(self, time_step_spec, action_spec, bundle) -> None:
+    """Creates the rollout and its prepared copy (checkpointed, so a run
+    stopped mid-epoch resumes on the same rollout and minibatch order).
+
+    Raises:
+      ConfigError: for an agent without `prepare_rollout`.
+    """
+    if bundle.prepare_rollout is None:
+      raise ConfigError(f'{bundle.algorithm} learns off-policy from replay; '
+                        'set Runner.experience = @OffPolicy()')
+    self._prepare = bundle.prepare_rollout
+    self.memory = tf.Module(name='rollout')
+    self.memory.raw = replay_lib.UniformReplay(time_step_spec, action_spec,
+                                               self.rollout_length)
+    everything = tf.range(self.rollout_length, dtype=tf.int64)
+    self._structure = tf.function(
+        lambda: self._prepare(self.memory.raw.gather(everything))
+    ).get_concrete_function().structured_outputs
+    self.memory.prepared = [
+        tf.Variable(tf.zeros(t.shape, t.dtype), trainable=False)
+        for t in tf.nest.flatten(self._structure)
+    ]
+    self.memory.order = tf.Variable(everything, name='order')
+    # Train steps taken on the current rollout, modulo `cycle`.
+    self.memory.position = tf.Variable(0, dtype=tf.int64, name='position')
+
+  def total_train_steps(self, num_env_steps: int) -> int:
+    """Train steps in a run of `num_env_steps` (whole rollouts only).
+
+    Raises:
+      ConfigError: if the run is shorter than one rollout.
+    """
+    if num_env_steps < self.rollout_length:
+      raise ConfigError(
+          f'num_env_steps={num_env_steps} is shorter than one rollout '
+          f'(OnPolicy.rollout_length={self.rollout_length}); raise '
+          'NUM_ENV_STEPS')
+    return (num_env_steps // self.rollout_length) * self.cycle
+
+  def train_steps_until(self, env_steps: int) -> int:
+    """The fewest train steps after which `env_steps` env steps are done.
+
+    Each rollout is collected just before the first train step on it.
+    """
+    rollouts = math.ceil(env_steps / self.rollout_length)
+    return 0 if rollouts <= 0 else (rollouts - 1) * self.cycle + 1
+
+  def add(self, time_step, action, next_time_step) -> None:
+    self.memory.raw.add(time_step, action, next_time_step)
+
+  def _prepared(self, index: tf.Tensor):
+    return tf.nest.pack_sequence_as(
+        self._structure,
+        [tf.gather(v, index) for v in self.memory.prepared])
+
+  def batch(self, collect: CollectFn, time_step,
+            rng: tf.random.Generator) -> Tuple[object, object]:
+    """In graph: a new rollout when the last is used up, then a minibatch."""
+    memory = self.memory
+    position = memory.position.read_value()
+    if position == 0:
+      memory.raw.num_added.assign(0)
+      time_step = collect(time_step, self.rollout_length)
+      everything = tf.range(self.rollout_length, dtype=tf.int64)
+      prepared = self._prepare(memory.raw.gather(everything))
+      for variable, value in zip(memory.prepared, tf.nest.flatten(prepared)):
+        variable.assign(value)
+    within = position % self.minibatches
+    if within == 0:  # A new epoch: a new order.
+      memory.order.assign(tf.argsort(
+          rng.uniform([self.rollout_length]), output_type=tf.int64))
+    start = within * self.batch_size
+    index = memory.order[start:start + self.batch_size]
+    memory.position.assign((position + 1) % self.cycle)
+    return time_step, self._prepared(index)
+
+  def sample(self, batch_size: int, rng: tf.random.Generator):
+    """A uniform batch of the prepared rollout (diagnostics' probe)."""
+    return self._prepared(
+        rng.uniform([batch_size], 0, self.rollout_length, dtype=tf.int64))
