@@ -34,15 +34,26 @@ SMOKE_BINDINGS = (
     'Diagnostics.interval = 100',
 )
 SPARSE_SMOKE_BINDINGS = ('UpdateSchedule.interval = 50',)
+# SAC on Pendulum-v1 (200-step episodes), at the same scale.
+SAC_SMOKE_BINDINGS = SMOKE_BINDINGS[:2] + (
+    'EVAL_EPISODES = 1',
+    'CHECKPOINT_INTERVAL = 200',
+    'OffPolicy.initial_collect_steps = 100',
+    'Runner.log_interval = 100',
+    'OffPolicy.batch_size = 32',
+    'mlp_layers.hidden_units = (32, 32)',
+    'Diagnostics.interval = 100',
+)
 
 
-def smoke_bindings(method):
-  return list(SMOKE_BINDINGS) + (
+def smoke_bindings(method, agent='dqn'):
+  base = {'dqn': SMOKE_BINDINGS, 'sac': SAC_SMOKE_BINDINGS}[agent]
+  return list(base) + (
       list(SPARSE_SMOKE_BINDINGS) if method != 'dense' else [])
 
 
-def gin_path(name):
-  return os.path.join(GIN_DIR, 'dqn', name)
+def gin_path(name, agent='dqn'):
+  return os.path.join(GIN_DIR, agent, name)
 
 
 def train_command(root_dir, gin_file, bindings):

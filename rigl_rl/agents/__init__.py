@@ -1,3 +1,4 @@
 """Builders of TF-Agents agents with (optionally) sparse networks."""
 from rigl_rl.agents.base import AgentBundle
 from rigl_rl.agents.dqn import dqn_agent
+from rigl_rl.agents.sac import sac_agent

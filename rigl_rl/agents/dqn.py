@@ -40,7 +40,8 @@ def dqn_agent(time_step_spec,
     time_step_spec: the environment's time step spec.
     action_spec: a scalar discrete action spec.
     seed: seeds the mask placement.
-    network_fn: (num_outputs, wrap) -> list of Keras layers.
+    network_fn: (num_outputs, wrap, output_kernel_initializer,
+      output_bias_initializer) -> list of Keras layers.
     sparse: how the Q-network is sparse (`SparseTraining` or
       `LotteryTicket`); None for dense.
     learning_rate: Adam learning rate.
@@ -64,7 +65,12 @@ def dqn_agent(time_step_spec,
 
   def make_q_network(name):
     network = sequential.Sequential(
-        network_fn(num_actions, wrap),
+        network_fn(
+            num_actions, wrap,
+            # TF-Agents' QNetwork output initialisation: small, bias -0.2.
+            output_kernel_initializer=tf_keras.initializers.RandomUniform(
+                -0.03, 0.03),
+            output_bias_initializer=tf_keras.initializers.Constant(-0.2)),
         input_spec=time_step_spec.observation,
         name=name)
     network.create_variables()

@@ -1,8 +1,10 @@
 """Multi-layer perceptrons for classic control."""
-from typing import Callable, List, Sequence
+from typing import Callable, List, Sequence, Union
 
 import gin
 import tf_keras
+
+Initializer = tf_keras.initializers.Initializer
 
 
 @gin.configurable
@@ -11,7 +13,11 @@ def mlp_layers(num_outputs: int,
                hidden_units: Sequence[int] = (512, 512),
                width: float = 1.0,
                hidden_bias: bool = True,
-               weight_decay: float = 0.0) -> List[tf_keras.layers.Layer]:
+               weight_decay: float = 0.0,
+               output_kernel_initializer: Union[str, Initializer] = (
+                   'glorot_uniform'),
+               output_bias_initializer: Union[str, Initializer] = 'zeros'
+               ) -> List[tf_keras.layers.Layer]:
   """ReLU hidden layers and a linear output layer.
 
   Args:
@@ -21,6 +27,9 @@ def mlp_layers(num_outputs: int,
     width: multiplier on hidden units.
     hidden_bias: False builds hidden layers without biases (Ganaie et al.).
     weight_decay: L2 coefficient on every kernel.
+    output_kernel_initializer: the output layer's kernel initializer; agents
+      pass their own, as the head's scale matters more than the torso's.
+    output_bias_initializer: the output layer's bias initializer.
 
   Returns:
     The layers, named hidden_0, hidden_1, ..., output.
@@ -36,12 +45,11 @@ def mlp_layers(num_outputs: int,
           kernel_regularizer=regularizer,
           name=f'hidden_{i}') for i, units in enumerate(hidden_units)
   ]
-  # TF-Agents' QNetwork output initialisation: small weights, bias -0.2.
   layers.append(
       tf_keras.layers.Dense(
           num_outputs,
-          kernel_initializer=tf_keras.initializers.RandomUniform(-0.03, 0.03),
-          bias_initializer=tf_keras.initializers.Constant(-0.2),
+          kernel_initializer=output_kernel_initializer,
+          bias_initializer=output_bias_initializer,
           kernel_regularizer=regularizer,
           name='output'))
   return [wrap(layer) for layer in layers]
