@@ -46,7 +46,28 @@ SAC_SMOKE_BINDINGS = SMOKE_BINDINGS[:2] + (
 )
 
 
+# PPO: rollouts of 128 steps, 2 epochs of 4 minibatches (8 train steps each).
+PPO_SMOKE_BINDINGS = (
+    'NUM_ENV_STEPS = 512',
+    'EVAL_INTERVAL = 256',
+    'EVAL_EPISODES = 1',
+    'CHECKPOINT_INTERVAL = 256',
+    'OnPolicy.rollout_length = 128',
+    'OnPolicy.minibatch_size = 32',
+    'OnPolicy.epochs = 2',
+    'Runner.log_interval = 128',
+    'mlp_layers.hidden_units = (32, 32)',
+    'Diagnostics.interval = 8',
+)
+PPO_SPARSE_SMOKE_BINDINGS = ('UpdateSchedule.interval = 4',
+                             'CosineDropFraction.initial = 0.3')
+
+
 def smoke_bindings(method, agent='dqn'):
+  if agent == 'ppo':
+    return list(PPO_SMOKE_BINDINGS) + (
+        list(PPO_SPARSE_SMOKE_BINDINGS) if method in ('set', 'rigl') else
+        ['UpdateSchedule.interval = 4'] if method == 'prune' else [])
   base = {'dqn': SMOKE_BINDINGS, 'sac': SAC_SMOKE_BINDINGS}[agent]
   return list(base) + (
       list(SPARSE_SMOKE_BINDINGS) if method != 'dense' else [])

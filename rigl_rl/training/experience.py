@@ -214,10 +214,10 @@ class OnPolicy:
         variable.assign(value)
     within = position % self.minibatches
     if within == 0:  # A new epoch: a new order.
-      memory.order.assign(tf.argsort(
-          rng.uniform([self.rollout_length]), output_type=tf.int64))
-    start = within * self.batch_size
-    index = memory.order[start:start + self.batch_size]
+      memory.order.assign(tf.cast(
+          tf.argsort(rng.uniform([self.rollout_length])), tf.int64))
+    index = tf.gather(memory.order, within * self.batch_size +
+                      tf.range(self.batch_size, dtype=tf.int64))
     memory.position.assign((position + 1) % self.cycle)
     return time_step, self._prepared(index)
 

@@ -6,17 +6,24 @@ import subprocess
 import time
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-BINDINGS = conftest.smoke_bindings('rigl') + [
-    'NUM_ENV_STEPS = 2000',
-    'CHECKPOINT_INTERVAL = 300',
-    'EVAL_INTERVAL = 300',
-]
+# (gin file, bindings, initial collect steps, total train steps).
+CASES = {
+    'dqn': (conftest.gin_path('cartpole_rigl.gin'),
+            conftest.smoke_bindings('rigl') + [
+                'NUM_ENV_STEPS = 2000', 'CHECKPOINT_INTERVAL = 300',
+                'EVAL_INTERVAL = 300'], 100, 1900),
+    'sac': (conftest.gin_path('pendulum_rigl.gin', 'sac'),
+            conftest.smoke_bindings('rigl', 'sac') + [
+                'NUM_ENV_STEPS = 1000', 'CHECKPOINT_INTERVAL = 300',
+                'EVAL_INTERVAL = 300'], 100, 900),
+}
 
 
 def _checkpoint_tensors(path):
@@ -28,11 +35,12 @@ def _checkpoint_tensors(path):
   }
 
 
-def test_killed_run_resumes_from_its_checkpoint(tmp_path):
+@pytest.mark.parametrize('agent', sorted(CASES))
+def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
+  gin_file, bindings, initial, total = CASES[agent]
   root = str(tmp_path / 'run')
-  gin_file = conftest.gin_path('cartpole_rigl.gin')
   process = subprocess.Popen(
-      conftest.train_command(root, gin_file, BINDINGS), cwd=conftest.REPO,
+      conftest.train_command(root, gin_file, bindings), cwd=conftest.REPO,
       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   index = os.path.join(root, 'checkpoints', 'checkpoint')
   deadline = time.time() + 300
@@ -44,38 +52,44 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path):
   process.wait()
   latest = tf.train.latest_checkpoint(os.path.dirname(index))
   saved_step = int(latest.rsplit('-', 1)[1])
-  assert 0 < saved_step < 1900  # Killed mid-run.
+  assert 0 < saved_step < total  # Killed mid-run.
 
-  config.parse([gin_file], BINDINGS)
+  config.parse([gin_file], bindings)
   runner = Runner(root, verbose=False)
   runner.prepare()
   # Continues from the checkpointed step...
   assert runner.train_step == saved_step
-  assert int(runner.env_steps.numpy()) == 100 + saved_step
+  assert int(runner.env_steps.numpy()) == initial + saved_step
   # ...with every variable (masks, weights, Adam slots, replay, generator,
   # counters) equal to the checkpoint: saving again reproduces it exactly.
   # Keras creates optimizer variables at the first step and TF restores them
   # then; create them now so they are compared too.
-  q_network = runner.bundle.networks['q']
-  optimizer = runner.bundle.sparse[0].optimizer
-  optimizer._create_all_weights(q_network.trainable_variables)  # pylint: disable=protected-access
+  for trained in runner.bundle.trained:
+    trained.optimizer._create_all_weights(  # pylint: disable=protected-access
+        trained.network.trainable_variables)
+  if agent == 'sac':  # The entropy temperature has its own optimizer.
+    runner.bundle.agent._alpha_optimizer._create_all_weights(  # pylint: disable=protected-access
+        [runner.bundle.agent._log_alpha])  # pylint: disable=protected-access
   resaved = runner.checkpoint.save(str(tmp_path / 'resaved' / 'ckpt'))
   original, again = _checkpoint_tensors(latest), _checkpoint_tensors(resaved)
   assert sorted(set(original) ^ set(again)) == []
   assert any('mask' in key for key in original)
   for key, value in original.items():
     np.testing.assert_array_equal(value, again[key], err_msg=key)
-  masks = [layer.mask.numpy() for layer in runner.bundle.sparse[0].network.layers]
+  networks = [target.network for target in runner.bundle.sparse]
+  masks = [[layer.mask.numpy() for layer in n.layers] for n in networks]
 
   assert runner.run() == 'finished'
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
-  assert results['finished'] and results['train_steps_done'] == 1900
+  assert results['finished'] and results['train_steps_done'] == total
   steps = [step for step, _ in results['eval']]
-  assert steps == list(range(300, 2000, 300))  # No eval lost or repeated.
-  # RigL kept changing the topology after the resume, at constant counts.
-  for layer, before in zip(runner.bundle.sparse[0].network.layers, masks):
-    after = layer.mask.numpy()
-    assert after.sum() == before.sum()
-  assert any(not np.array_equal(layer.mask.numpy(), before) for layer, before
-             in zip(runner.bundle.sparse[0].network.layers, masks))
+  # No eval lost or repeated.
+  assert steps == list(range(300, initial + total + 1, 300))
+  # RigL kept changing every network's topology after the resume, at
+  # constant counts.
+  for network, before in zip(networks, masks):
+    for layer, mask in zip(network.layers, before):
+      assert layer.mask.numpy().sum() == mask.sum()
+    assert any(not np.array_equal(layer.mask.numpy(), mask)
+               for layer, mask in zip(network.layers, before))

@@ -1,0 +1,116 @@
+"""PPO: every method trains on discrete and continuous actions, masks keep
+their invariants, and advantages are GAE computed by hand."""
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from rigl_rl import config
+from rigl_rl.agents import ppo
+from rigl_rl.errors import ConfigError
+from rigl_rl.training.loop import Runner
+from tests import conftest
+
+METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
+
+
+def _run(tmp_path, gin_file, method, extra=()):
+  config.parse([conftest.gin_path(gin_file, 'ppo')],
+               conftest.smoke_bindings(method, 'ppo') + list(extra))
+  runner = Runner(str(tmp_path / method), verbose=False)
+  assert runner.run() == 'finished'
+  return runner
+
+
+@pytest.mark.parametrize('method', METHODS)
+def test_each_method_trains_on_discrete_cartpole(tmp_path, method):
+  runner = _run(tmp_path, f'cartpole_{method}.gin', method)
+  with open(os.path.join(runner.root_dir, 'results.json')) as f:
+    results = json.load(f)
+  assert results['agent'] == 'ppo' and results['env'] == 'CartPole-v1'
+  assert results['method'] == method
+  # 4 rollouts of 128 env steps, 8 train steps on each.
+  assert results['finished'] and results['train_steps_done'] == 32
+  assert results['env_steps_done'] == 512
+  assert [step for step, _ in results['eval']] == [256, 512]
+  assert set(runner._last_losses) >= {  # pylint: disable=protected-access
+      'loss', 'policy_gradient_loss', 'value_estimation_loss'}
+  sparse = {t.network.name: t.network for t in runner.bundle.sparse}
+  if method == 'dense':
+    assert not sparse
+    return
+  assert sorted(sparse) == ['actor', 'value']
+  for network in sparse.values():
+    for layer in network.layers:
+      mask = layer.mask.numpy()
+      assert set(np.unique(mask)) <= {0.0, 1.0}
+      assert np.all(layer.kernel.numpy()[mask == 0] == 0)
+    # Each network meets its own ERK budget at the end of training.
+    assert network.masked_counts()[0] == network.target_counts()[0]
+  if method in ('set', 'rigl'):
+    for network in sparse.values():
+      assert network.ever_active_fraction() > 1 - network.target_sparsity
+
+
+def test_continuous_actions_train_a_gaussian_actor(tmp_path):
+  runner = _run(tmp_path, 'pendulum_rigl.gin', 'rigl')
+  experience = runner.experience.sample(16, runner.rng)
+  params = experience.policy_info['dist_params']
+  assert sorted(params) == ['loc', 'scale_diag']
+  assert params['loc'].shape == (16, 1, 1)
+  # Means stay inside the action bounds [-2, 2] (tanh-scaled).
+  assert np.all(np.abs(params['loc'].numpy()) <= 2.0)
+
+
+def test_gae_by_hand():
+  # Two transitions of one episode cut by a time limit (discount 1, episode
+  # end), then one of the next episode, which ends the rollout.
+  rewards = tf.constant([1.0, 2.0, 3.0])
+  values = tf.constant([0.5, 1.0, 2.0])
+  next_values = tf.constant([1.0, 4.0, 10.0])
+  discounts = tf.constant([1.0, 1.0, 0.0])  # The last one terminated.
+  ends = tf.constant([False, True, True])
+  gamma, lam = 0.9, 0.5
+  # delta = r + gamma * discount * V(s') - V(s):
+  d0 = 1.0 + 0.9 * 1.0 - 0.5    # 1.4
+  d1 = 2.0 + 0.9 * 4.0 - 1.0    # 4.6: bootstraps from its own next state
+  d2 = 3.0 + 0.0 - 2.0          # 1.0
+  expected = [d0 + 0.9 * 0.5 * d1, d1, d2]  # The sum stops at episode ends.
+  got = ppo.generalized_advantages(rewards, values, next_values, discounts,
+                                   ends, gamma, lam)
+  np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+
+
+def test_rollout_is_prepared_with_gae_and_trained_by_each_networks_loss(
+    tmp_path):
+  runner = _run(tmp_path, 'cartpole_rigl.gin', 'rigl', ['NUM_ENV_STEPS = 128'])
+  experience = runner.experience.sample(32, runner.rng)
+  info = experience.policy_info
+  # TD(lambda) returns: advantage plus the value prediction.
+  np.testing.assert_allclose(info['return'].numpy(),
+                             (info['advantage'] + info['value_prediction']).numpy(),
+                             rtol=1e-6)
+  agent = runner.bundle.agent
+  value_target = next(t for t in runner.bundle.sparse
+                      if t.network.name == 'value')
+  trained = {t.name: t for t in runner.bundle.trained}
+  # The value network's gradient source is PPOAgent's value loss, which is
+  # the mean of the per-example losses the diagnostics use, plus L2.
+  expected = (tf.reduce_mean(trained['value'].per_example_loss(experience)) +
+              agent.l2_regularization_loss())
+  assert float(value_target.loss_fn(experience)) == pytest.approx(
+      float(expected), rel=1e-5)
+  for target in runner.bundle.sparse:
+    assert target.optimizer is agent._optimizer  # pylint: disable=protected-access
+    grads = target.dense_gradients(experience)
+    assert sorted(grads) == ['hidden_0', 'hidden_1', 'output']
+    assert all(float(tf.reduce_sum(tf.abs(g))) > 0 for g in grads.values())
+
+
+def test_keras_weight_decay_is_refused(tmp_path):
+  config.parse([conftest.gin_path('cartpole_dense.gin', 'ppo')],
+               ['mlp_layers.weight_decay = 1e-4'])
+  with pytest.raises(ConfigError, match='ppo_agent.weight_decay'):
+    Runner(str(tmp_path / 'run'), verbose=False)

@@ -1,0 +1,58 @@
+"""How env steps and train steps relate under each experience strategy."""
+import pytest
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.training import experience
+
+
+def test_off_policy_step_arithmetic():
+  strategy = experience.OffPolicy(initial_collect_steps=100, train_every=4)
+  # (1000 - 100) // 4 train steps.
+  assert strategy.total_train_steps(1000) == 225
+  # Env steps after t train steps: 100 + 4t.
+  assert strategy.train_steps_until(100) == 0
+  assert strategy.train_steps_until(101) == 1
+  assert strategy.train_steps_until(104) == 1
+  assert strategy.train_steps_until(105) == 2
+  assert strategy.train_steps_until(50) == 0  # Still collecting.
+  with pytest.raises(ConfigError, match='leaves no training'):
+    strategy.total_train_steps(103)
+
+
+def test_on_policy_step_arithmetic():
+  strategy = experience.OnPolicy(rollout_length=2048, epochs=10,
+                                 minibatch_size=64)
+  assert strategy.minibatches == 32 and strategy.cycle == 320
+  # Whole rollouts only: 4 rollouts of 320 train steps.
+  assert strategy.total_train_steps(10_000) == 1280
+  # The first train step collects the first rollout (env steps 1..2048);
+  # step 321 the second.
+  assert strategy.train_steps_until(0) == 0
+  assert strategy.train_steps_until(1) == 1
+  assert strategy.train_steps_until(2048) == 1
+  assert strategy.train_steps_until(2049) == 321
+  assert strategy.train_steps_until(4096) == 321
+  with pytest.raises(ConfigError, match='shorter than one rollout'):
+    strategy.total_train_steps(2047)
+
+
+def test_on_policy_minibatches_drop_the_remainder():
+  strategy = experience.OnPolicy(rollout_length=100, epochs=3,
+                                 minibatch_size=32)
+  assert strategy.minibatches == 3 and strategy.cycle == 9
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(minibatch_size=0), 'OnPolicy.minibatch_size must be >= 1, got 0'),
+    (dict(rollout_length=32, minibatch_size=64),
+     'OnPolicy.minibatch_size=64 exceeds OnPolicy.rollout_length=32'),
+    (dict(epochs=0), 'OnPolicy.epochs must be >= 1'),
+])
+def test_on_policy_refuses_bad_sizes(kwargs, message):
+  with pytest.raises(ConfigError, match=message):
+    experience.OnPolicy(**kwargs)
+
+
+def test_off_policy_refuses_bad_sizes():
+  with pytest.raises(ConfigError, match='OffPolicy.batch_size must be >= 1'):
+    experience.OffPolicy(batch_size=0)
