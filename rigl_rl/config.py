@@ -30,7 +30,16 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     if not os.path.isfile(path):
       raise ConfigError(f'gin file {path!r} not found (relative paths start '
                         f'at {os.getcwd()})')
-    gin.add_config_file_search_path(os.path.dirname(os.path.abspath(path)))
+  # gin searches includes in every directory ever added, first added first;
+  # gin/sac and gin/ppo hold files of the same names ('common/mujoco.gin'),
+  # so the search path is set to this call's directories, then restored.
+  # Each file's parent directory comes after its own, so that files under
+  # common/ find the other common files of their agent.
+  search_path = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
+  saved = list(search_path)
+  directories = [os.path.dirname(os.path.abspath(path)) for path in gin_files]
+  search_path[:] = [''] + directories + [os.path.dirname(d)
+                                         for d in directories]
   # gin's package-resource reader logs an error for every search path that
   # misses before the one that hits; its real failures are raised, not logged.
   logging.disable(logging.ERROR)
@@ -40,7 +49,7 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     hint = ''
     if 'matching reference' in str(e):
       hint = ('; mask updaters are @Static(), @SET(), @RigL() and @Prune(), '
-              'agents @dqn_agent')
+              'agents @dqn_agent, @sac_agent and @ppo_agent')
     macro = re.search(r"No bindings specified for '(\w+)/gin.macro'", str(e))
     if macro:
       raise ConfigError(
@@ -49,6 +58,7 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     raise ConfigError(f'gin: {one_line(e)}{hint}') from e
   finally:
     logging.disable(logging.NOTSET)
+    search_path[:] = saved
 
 
 def one_line(error: BaseException) -> str:

@@ -16,10 +16,31 @@ RUN_FILES = [path for path in ALL_FILES
              if os.path.basename(os.path.dirname(path)) != 'common']
 
 
-def test_there_are_fifteen_classic_control_configs():
-  names = {os.path.basename(path) for path in RUN_FILES}
-  for env in ('cartpole', 'acrobot', 'mountaincar'):
-    for method in ('dense', 'prune', 'static', 'set', 'rigl'):
+METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
+MUJOCO = ('halfcheetah', 'hopper', 'walker2d', 'ant', 'humanoid')
+ENVS = {
+    'dqn': ('cartpole', 'acrobot', 'mountaincar'),
+    'sac': MUJOCO + ('pendulum',),
+    'ppo': MUJOCO + ('pendulum', 'cartpole'),
+}
+# agent -> the agent_fn parameters that hold each network's SparseTraining.
+SPARSE_PARAMETERS = {
+    'dqn': ('dqn_agent.sparse',),
+    'sac': ('sac_agent.actor_sparse', 'sac_agent.critic_sparse'),
+    'ppo': ('ppo_agent.actor_sparse', 'ppo_agent.value_sparse'),
+}
+
+
+def _agent(path):
+  return os.path.relpath(path, GIN_DIR).split(os.sep)[0]
+
+
+@pytest.mark.parametrize('agent', sorted(ENVS))
+def test_every_env_has_every_method(agent):
+  names = {os.path.basename(path) for path in RUN_FILES
+           if _agent(path) == agent}
+  for env in ENVS[agent]:
+    for method in METHODS:
       assert f'{env}_{method}.gin' in names
 
 
@@ -64,8 +85,9 @@ def test_run_config_names_method_and_macros(path):
     assert gin.query_parameter(f'%{macro}') is not None
   method = _method(path)
   if method in ('dense',) + DENSE_BASELINES:
-    with pytest.raises(ValueError):
-      gin.query_parameter('dqn_agent.sparse')
+    for parameter in SPARSE_PARAMETERS[_agent(path)]:
+      with pytest.raises(ValueError):
+        gin.query_parameter(parameter)
   elif method == 'lottery':
     assert gin.query_parameter('LotteryTicket.run_dir').scoped_selector == (
         'TICKET_RUN_DIR/gin.macro')
@@ -76,16 +98,31 @@ def test_run_config_names_method_and_macros(path):
 @pytest.mark.parametrize('path', BUILDABLE,
                          ids=[os.path.relpath(p, GIN_DIR) for p in BUILDABLE])
 def test_run_config_builds(path, tmp_path):
-  config.parse([path], [])
+  # A small replay: SAC's 1e6 transitions of Humanoid would take 2.8 GB.
+  small = (['OffPolicy.replay_capacity = 1000']
+           if _agent(path) != 'ppo' else [])
+  config.parse([path], small)
   runner = Runner(str(tmp_path / 'run'), verbose=False)
   method = _method(path)
   dense_network = method in ('dense',) + DENSE_BASELINES
   assert runner.bundle.method == ('dense' if dense_network else method)
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
-  active, total = runner.bundle.param_counts()['q']
-  if dense_network or method == 'prune':  # Pruning starts dense.
-    assert active == total
-  else:
-    assert active < 0.2 * total
+  counts = runner.bundle.param_counts()
+  assert len(counts) == {'dqn': 1, 'sac': 3, 'ppo': 2}[_agent(path)]
+  for active, total in counts.values():
+    if dense_network or method == 'prune':  # Pruning starts dense.
+      assert active == total
+    else:
+      assert active < 0.2 * total
   assert not os.path.exists(tmp_path / 'run')  # Building writes nothing.
+
+
+def test_includes_resolve_next_to_the_file_given():
+  # gin/dqn and gin/ppo both hold 'cartpole_dense.gin' and
+  # 'common/classic_control.gin'; each file must include its own.
+  config.parse([os.path.join(GIN_DIR, 'dqn', 'cartpole_rigl.gin')], [])
+  assert gin.query_parameter('Runner.agent_fn').selector == 'dqn_agent'
+  gin.clear_config()
+  config.parse([os.path.join(GIN_DIR, 'ppo', 'cartpole_rigl.gin')], [])
+  assert gin.query_parameter('Runner.agent_fn').selector == 'ppo_agent'
