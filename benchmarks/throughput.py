@@ -1,13 +1,16 @@
-"""Env-steps/s of CartPole DQN (512-512, batch 128, one train step per env step).
+"""Env-steps/s of the run loop, one train step per env step.
 
-Measures, in one process, the rigl_rl run loop for dense and each sparse method
-(mask updates every 1,000 train steps, as in the gin files) and the plain
-TF-Agents tutorial loop (DynamicStepDriver + TFUniformReplayBuffer dataset +
-agent.train) on the same network and batch. Measurements are interleaved over
-rounds and the median is reported, because this machine's speed drifts by up
-to 30% over minutes.
+--suite=cartpole_dqn (default): CartPole DQN (512-512, batch 128) for dense
+and each sparse method (mask updates every 1,000 train steps, as in the gin
+files), and the plain TF-Agents tutorial loop (DynamicStepDriver +
+TFUniformReplayBuffer dataset + agent.train) on the same network and batch.
+--suite=halfcheetah_sac: SAC on HalfCheetah-v5 (256-256 actor and two critics,
+batch 256) for each method, with its gin files' update intervals.
+Measurements are interleaved over rounds and the median is reported, because
+this machine's speed drifts by up to 30% over minutes.
 
-  python benchmarks/throughput.py [--steps=3000] [--rounds=3]
+  python benchmarks/throughput.py [--suite=halfcheetah_sac] [--steps=3000]
+      [--rounds=3]
 
 The last line of output is one JSON object: method -> env steps/s.
 """
@@ -33,30 +36,34 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from rigl_rl.envs import factory
 
+flags.DEFINE_enum('suite', 'cartpole_dqn', ['cartpole_dqn', 'halfcheetah_sac'],
+                  'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
 FLAGS = flags.FLAGS
 
-GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin', 'dqn')
+GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin')
 METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
+SUITES = {'cartpole_dqn': 'dqn/cartpole', 'halfcheetah_sac': 'sac/halfcheetah'}
 INITIAL_COLLECT = 1000
 
 
 class RunLoop:
   """One rigl_rl Runner, advanced chunk by chunk without eval or checkpoints."""
 
-  def __init__(self, method: str, steps: int, rounds: int):
+  def __init__(self, suite: str, method: str, steps: int, rounds: int):
     gin.clear_config()
     # One more round's worth of steps covers the untimed warm-up chunk.
     total = INITIAL_COLLECT + steps * (rounds + 1)
-    config.parse([os.path.join(GIN_DIR, f'cartpole_{method}.gin')], [
-        f'NUM_ENV_STEPS = {total}',
-        f'EVAL_INTERVAL = {total}',
-        f'CHECKPOINT_INTERVAL = {total}',
-        # Mask updates every 1,000 train steps throughout the timed window.
-        'UpdateSchedule.begin_fraction = 0.0',
-        'UpdateSchedule.end_fraction = 1.0',
-    ] if method != 'dense' else [f'NUM_ENV_STEPS = {total}'])
+    bindings = [f'NUM_ENV_STEPS = {total}', f'EVAL_INTERVAL = {total}',
+                f'CHECKPOINT_INTERVAL = {total}',
+                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}']
+    if method != 'dense':
+      # Mask updates at the gin file's interval throughout the timed window.
+      bindings += ['UpdateSchedule.begin_fraction = 0.0',
+                   'UpdateSchedule.end_fraction = 1.0']
+    config.parse([os.path.join(GIN_DIR, f'{SUITES[suite]}_{method}.gin')],
+                 bindings)
     self.runner = Runner(tempfile.mkdtemp(), verbose=False)
     self.runner.env.reset()
     while int(self.runner.env_steps.numpy()) < INITIAL_COLLECT:
@@ -79,7 +86,7 @@ class TutorialLoop:
 
   def __init__(self):
     gin.clear_config()
-    config.parse([os.path.join(GIN_DIR, 'cartpole_dense.gin')], [])
+    config.parse([os.path.join(GIN_DIR, 'dqn', 'cartpole_dense.gin')], [])
     env = tf_py_environment.TFPyEnvironment(
         factory.GymnasiumEnvironment(
             factory.gym.make('CartPole-v1'), seed=0, handle_auto_reset=True))
@@ -116,9 +123,11 @@ class TutorialLoop:
 def main(argv):
   del argv
   loops = {
-      method: RunLoop(method, FLAGS.steps, FLAGS.rounds) for method in METHODS
+      method: RunLoop(FLAGS.suite, method, FLAGS.steps, FLAGS.rounds)
+      for method in METHODS
   }
-  loops['tfagents_tutorial'] = TutorialLoop()
+  if FLAGS.suite == 'cartpole_dqn':
+    loops['tfagents_tutorial'] = TutorialLoop()
   rates = {name: [] for name in loops}
   for round_index in range(FLAGS.rounds):
     for name, loop in loops.items():
@@ -126,11 +135,13 @@ def main(argv):
       print(f'round {round_index + 1}/{FLAGS.rounds}  {name:18s} '
             f'{rates[name][-1]:7.1f} env steps/s', flush=True)
   medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
-  dense, tutorial = medians['dense'], medians['tfagents_tutorial']
+  dense = medians['dense']
   for method in METHODS[1:]:
     print(f'{method:6s} / dense    = {medians[method] / dense:.3f} '
           '(target >= 0.90)')
-  print(f'dense  / tutorial = {dense / tutorial:.3f} (target >= 1.50)')
+  if 'tfagents_tutorial' in medians:
+    print(f'dense  / tutorial = {dense / medians["tfagents_tutorial"]:.3f} '
+          '(target >= 1.50)')
   print(json.dumps(medians))
 
 
