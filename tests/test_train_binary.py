@@ -95,6 +95,41 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method):
     assert results['active_params'] == total - masked
 
 
+@pytest.mark.parametrize('agent,gin_file,networks,steps', [
+    ('sac', 'pendulum_rigl.gin', ('actor', 'critic1', 'critic2'), 300),
+    ('ppo', 'cartpole_rigl.gin', ('actor', 'value'), 32),
+])
+def test_actor_critic_agents_train_through_bin_train(tmp_path, agent, gin_file,
+                                                     networks, steps):
+  root = str(tmp_path / agent)
+  proc = conftest.run_train(root, conftest.gin_path(gin_file, agent),
+                            conftest.smoke_bindings('rigl', agent))
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  assert f'Starting {agent} (rigl)' in proc.stdout
+  assert 'env steps/s' in proc.stdout and 'Finished' in proc.stdout
+  assert glob.glob(os.path.join(root, 'checkpoints', 'ckpt-*.index'))
+  assert conftest.event_tags(os.path.join(root, 'eval')) == {'Eval/AverageReturn'}
+  tags = conftest.event_tags(os.path.join(root, 'train'))
+  losses = {'sac': ('critic_loss', 'actor_loss', 'alpha_loss'),
+            'ppo': ('policy_gradient_loss', 'value_estimation_loss')}[agent]
+  assert {f'Losses/{name}' for name in ('loss',) + losses} <= tags
+  for net in networks:
+    assert {f'Sparsity/{net}/total', f'Sparsity/{net}/hidden_0',
+            f'Params/{net}/active', f'FLOPs/{net}/inference',
+            f'Diagnostics/{net}/dormant/total', f'Diagnostics/{net}/srank',
+            f'Diagnostics/{net}/gradient_snr',
+            f'Diagnostics/{net}/mask_churn/total'} <= tags
+  # Q statistics for the critics and PPO's value network, not the actors.
+  assert 'Diagnostics/actor/q_mean' not in tags
+  assert f'Diagnostics/{networks[-1]}/q_mean' in tags
+  with open(os.path.join(root, 'results.json')) as f:
+    results = json.load(f)
+  assert results['agent'] == agent and results['method'] == 'rigl'
+  assert results['finished'] and results['train_steps_done'] == steps
+  assert sorted(results['layer_sparsity']) == sorted(networks)
+  assert results['active_params'] < 0.2 * results['total_params']
+
+
 def _tree_digest(root):
   digest = hashlib.sha256()
   for dirpath, _, files in sorted(os.walk(root)):

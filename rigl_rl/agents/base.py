@@ -3,6 +3,7 @@ import dataclasses
 from typing import Callable, Dict, List, Optional, Sequence
 
 import tensorflow as tf
+import tf_keras
 from tf_agents.agents import tf_agent
 
 from rigl_rl.errors import ConfigError
@@ -24,6 +25,25 @@ def require_discrete(action_spec, agent: str) -> int:
     raise ConfigError(f'{agent} needs discrete actions; this environment has '
                       'continuous ones: use the SAC or PPO gin files')
   return int(action_spec.maximum - action_spec.minimum + 1)
+
+
+def masked_adam(learning_rate: float, sparse_networks, **adam_kwargs):
+  """Adam whose gradients of masked kernel entries are zeroed first.
+
+  Args:
+    learning_rate: the learning rate.
+    sparse_networks: the `SparseNetwork`s of the variables it trains.
+    **adam_kwargs: other arguments of the (legacy Keras) Adam optimizer.
+  """
+  return tf_keras.optimizers.legacy.Adam(
+      learning_rate,
+      gradient_transformers=[s.mask_gradients for s in sparse_networks],
+      **adam_kwargs)
+
+
+def stateless_seed(rng: tf.random.Generator) -> tf.Tensor:
+  """A seed for TFP's stateless sampling, drawn from the run's generator."""
+  return tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
 
 
 def require_continuous(action_spec, agent: str) -> None:

@@ -78,14 +78,14 @@ def dqn_agent(time_step_spec,
 
   q_network = make_q_network('QNetwork')
   target_network = make_q_network('TargetQNetwork')
-  transformers = []
+  sparse_networks = []
   sparse_targets = []
   if sparse is not None:
     sparse_q = sparse.attach('q', q_network, [target_network],
                              np.random.default_rng(seed))
-    transformers.append(sparse_q.mask_gradients)
-  optimizer = tf_keras.optimizers.legacy.Adam(
-      learning_rate, epsilon=adam_epsilon, gradient_transformers=transformers)
+    sparse_networks.append(sparse_q)
+  optimizer = base.masked_adam(learning_rate, sparse_networks,
+                               epsilon=adam_epsilon)
   agent = tfa_dqn.DqnAgent(
       time_step_spec,
       action_spec,

@@ -136,8 +136,7 @@ def ppo_agent(time_step_spec,
     sparse.append(actor_sparse.attach('actor', actor, [], mask_rng))
   if value_sparse is not None:
     sparse.append(value_sparse.attach('value', value_net, [], mask_rng))
-  optimizer = tf_keras.optimizers.legacy.Adam(
-      learning_rate, gradient_transformers=[s.mask_gradients for s in sparse])
+  optimizer = base.masked_adam(learning_rate, sparse)
   agent = ppo_clip_agent.PPOClipAgent(
       time_step_spec,
       action_spec,
@@ -270,8 +269,7 @@ def ppo_agent(time_step_spec,
 
   def collect_action(time_step, env_step, rng):
     del env_step
-    seed_pair = tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
-    return policy(time_step.observation).sample(seed=seed_pair)
+    return policy(time_step.observation).sample(seed=base.stateless_seed(rng))
 
   def eval_action(time_step, rng):
     del rng

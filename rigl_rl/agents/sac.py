@@ -17,16 +17,6 @@ from rigl_rl.sparsity import masking
 _DIAGNOSTIC_SEED = (7, 11)
 
 
-def _stateless_seed(rng: tf.random.Generator) -> tf.Tensor:
-  return tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
-
-
-def _adam(learning_rate, sparse_networks):
-  return tf_keras.optimizers.legacy.Adam(
-      learning_rate,
-      gradient_transformers=[s.mask_gradients for s in sparse_networks])
-
-
 @gin.configurable
 def sac_agent(time_step_spec,
               action_spec,
@@ -74,17 +64,18 @@ def sac_agent(time_step_spec,
   base.require_continuous(action_spec, 'sac_agent')
   observation_spec = time_step_spec.observation
   num_actions = int(action_spec.shape[0])
-  small = tf_keras.initializers.RandomUniform(-0.003, 0.003)
+  # A new initializer per layer: Keras gives a reused one the same values.
+  small = lambda: tf_keras.initializers.RandomUniform(-0.003, 0.003)
 
   actor = actor_critic.tanh_normal_actor(
       observation_spec, action_spec,
       actor_network_fn(2 * num_actions, masking.layer_wrapper(actor_sparse),
-                       output_kernel_initializer=small),
+                       output_kernel_initializer=small()),
       name='ActorNetwork')
 
   def make_critic(name):
     layers = critic_network_fn(1, masking.layer_wrapper(critic_sparse),
-                               output_kernel_initializer=small)
+                               output_kernel_initializer=small())
     return actor_critic.critic_network(observation_spec, action_spec, layers,
                                        name=name)
 
@@ -99,8 +90,8 @@ def sac_agent(time_step_spec,
     sparse_critics = tuple(
         critic_sparse.attach(f'critic{i + 1}', critic, [target], mask_rng)
         for i, (critic, target) in enumerate(zip(critics, target_critics)))
-  actor_optimizer = _adam(actor_learning_rate, sparse_actor)
-  critic_optimizer = _adam(critic_learning_rate, sparse_critics)
+  actor_optimizer = base.masked_adam(actor_learning_rate, sparse_actor)
+  critic_optimizer = base.masked_adam(critic_learning_rate, sparse_critics)
   agent = tfa_sac.SacAgent(
       time_step_spec,
       action_spec,
@@ -202,7 +193,7 @@ def sac_agent(time_step_spec,
   def collect_action(time_step, env_step, rng):
     del env_step
     return distribution(time_step.observation).sample(
-        seed=_stateless_seed(rng))
+        seed=base.stateless_seed(rng))
 
   def eval_action(time_step, rng):
     del rng
