@@ -3,6 +3,7 @@ their invariants, and advantages are GAE computed by hand."""
 import json
 import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -16,17 +17,26 @@ from tests import conftest
 METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
 
-def _run(tmp_path, gin_file, method, extra=()):
+def _run(root, gin_file, method):
   config.parse([conftest.gin_path(gin_file, 'ppo')],
-               conftest.smoke_bindings(method, 'ppo') + list(extra))
-  runner = Runner(str(tmp_path / method), verbose=False)
+               conftest.smoke_bindings(method, 'ppo'))
+  runner = Runner(str(root / method), verbose=False)
   assert runner.run() == 'finished'
   return runner
 
 
-@pytest.mark.parametrize('method', METHODS)
-def test_each_method_trains_on_discrete_cartpole(tmp_path, method):
-  runner = _run(tmp_path, f'cartpole_{method}.gin', method)
+@pytest.fixture(scope='module', params=METHODS)
+def finished(request, tmp_path_factory):
+  """A finished CartPole smoke run of each method, shared by the tests."""
+  gin.clear_config()
+  runner = _run(tmp_path_factory.mktemp('ppo'), f'cartpole_{request.param}.gin',
+                request.param)
+  gin.clear_config()
+  return request.param, runner
+
+
+def test_each_method_trains_on_discrete_cartpole(finished):
+  method, runner = finished
   with open(os.path.join(runner.root_dir, 'results.json')) as f:
     results = json.load(f)
   assert results['agent'] == 'ppo' and results['env'] == 'CartPole-v1'
@@ -84,8 +94,10 @@ def test_gae_by_hand():
 
 
 def test_rollout_is_prepared_with_gae_and_trained_by_each_networks_loss(
-    tmp_path):
-  runner = _run(tmp_path, 'cartpole_rigl.gin', 'rigl', ['NUM_ENV_STEPS = 128'])
+    finished):
+  method, runner = finished
+  if method != 'rigl':
+    pytest.skip('RigL only')
   experience = runner.experience.sample(32, runner.rng)
   info = experience.policy_info
   # TD(lambda) returns: advantage plus the value prediction.

@@ -3,6 +3,7 @@ invariants (exact sparsity, independent critics, targets carrying masks)."""
 import json
 import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,12 +15,21 @@ from tests import conftest
 METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
 
-def _run(tmp_path, method, extra=()):
+def _run(root, method):
   config.parse([conftest.gin_path(f'pendulum_{method}.gin', 'sac')],
-               conftest.smoke_bindings(method, 'sac') + list(extra))
-  runner = Runner(str(tmp_path / method), verbose=False)
+               conftest.smoke_bindings(method, 'sac'))
+  runner = Runner(str(root / method), verbose=False)
   assert runner.run() == 'finished'
   return runner
+
+
+@pytest.fixture(scope='module', params=METHODS)
+def finished(request, tmp_path_factory):
+  """A finished smoke run of each method, shared by the tests below."""
+  gin.clear_config()
+  runner = _run(tmp_path_factory.mktemp('sac'), request.param)
+  gin.clear_config()
+  return request.param, runner
 
 
 def _assert_exactly_sparse(network):
@@ -29,9 +39,8 @@ def _assert_exactly_sparse(network):
     assert np.all(layer.kernel.numpy()[mask == 0] == 0)
 
 
-@pytest.mark.parametrize('method', METHODS)
-def test_each_method_trains_with_sparse_actor_and_critics(tmp_path, method):
-  runner = _run(tmp_path, method)
+def test_each_method_trains_with_sparse_actor_and_critics(finished):
+  method, runner = finished
   with open(os.path.join(runner.root_dir, 'results.json')) as f:
     results = json.load(f)
   assert results['agent'] == 'sac' and results['env'] == 'Pendulum-v1'
@@ -70,8 +79,10 @@ def test_each_method_trains_with_sparse_actor_and_critics(tmp_path, method):
                for network in sparse.values())
 
 
-def test_rigl_grows_by_each_networks_own_loss(tmp_path):
-  runner = _run(tmp_path, 'rigl', ['NUM_ENV_STEPS = 200'])
+def test_rigl_grows_by_each_networks_own_loss(finished):
+  method, runner = finished
+  if method != 'rigl':
+    pytest.skip('RigL only')
   experience = runner.experience.sample(32, runner.rng)
   agent = runner.bundle.agent
   for target in runner.bundle.sparse:
