@@ -1,4 +1,4 @@
-"""Multi-layer perceptrons for classic control."""
+"""Multi-layer perceptrons: the networks of classic control and MuJoCo."""
 from typing import Callable, List, Sequence, Union
 
 import gin

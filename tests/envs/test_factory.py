@@ -53,3 +53,38 @@ def test_same_seed_same_observations():
   other = envs.make_py_environment('Acrobot-v1', seed=4).reset().observation
   np.testing.assert_array_equal(first, again)
   assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize('name,obs_dim,actions,bound', [
+    ('Pendulum-v1', 3, 1, 2.0),
+    ('HalfCheetah-v5', 17, 6, 1.0),
+    ('Hopper-v5', 11, 3, 1.0),
+    ('Walker2d-v5', 17, 6, 1.0),
+    ('Ant-v5', 105, 8, 1.0),
+    ('Humanoid-v5', 348, 17, 0.4),
+])
+def test_continuous_specs_shapes_and_dtypes(name, obs_dim, actions, bound):
+  env = envs.make_environment(name, seed=0)
+  assert env.time_step_spec().observation.shape == (obs_dim,)
+  assert env.time_step_spec().observation.dtype == tf.float32
+  spec = env.action_spec()
+  assert spec.shape == (actions,) and spec.dtype == tf.float32
+  np.testing.assert_allclose(spec.minimum, -bound)
+  np.testing.assert_allclose(spec.maximum, bound)
+  first = env.reset()
+  assert first.observation.shape == (1, obs_dim)
+  assert first.observation.dtype == tf.float32
+  step = env.step(tf.zeros([1, actions]))
+  assert int(step.step_type[0]) == ts.StepType.MID
+  assert step.reward.dtype == tf.float32
+
+
+def test_box_actions_are_clipped_to_their_bounds():
+  # Pendulum's reward charges 0.001 * torque^2: a torque of 100 must cost
+  # what the largest allowed torque, 2, costs.
+  rewards = []
+  for torque in (2.0, 100.0):
+    env = envs.make_py_environment('Pendulum-v1', seed=0)
+    env.reset()
+    rewards.append(float(env.step(np.array([torque], np.float32)).reward))
+  assert rewards[0] == rewards[1]
