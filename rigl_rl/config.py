@@ -11,6 +11,7 @@ import rigl_rl.agents  # pylint: disable=unused-import
 import rigl_rl.analysis.diagnostics  # pylint: disable=unused-import
 import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
+import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop  # pylint: disable=unused-import
 from rigl_rl.errors import ConfigError
 

@@ -77,6 +77,26 @@ def gin_path(name, agent='dqn'):
   return os.path.join(GIN_DIR, agent, name)
 
 
+METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
+
+
+def train_in_process(root_dir, agent, gin_file, method):
+  """Trains a smoke run of `gin/<agent>/<gin_file>` in this process.
+
+  Returns:
+    The finished Runner.
+  """
+  # pylint: disable=g-import-not-at-top
+  from rigl_rl import config
+  from rigl_rl.training.loop import Runner
+  gin.clear_config()
+  config.parse([gin_path(gin_file, agent)], smoke_bindings(method, agent))
+  runner = Runner(str(root_dir), verbose=False)
+  assert runner.run() == 'finished'
+  gin.clear_config()
+  return runner
+
+
 def train_command(root_dir, gin_file, bindings):
   """The bin/train command line for a run."""
   return ([sys.executable, TRAIN, f'--root_dir={root_dir}',

@@ -23,7 +23,6 @@ from rigl_rl.baselines import plasticity
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import flops
-from rigl_rl.training import experience as experience_lib
 from rigl_rl.training import run_dir
 
 

@@ -3,7 +3,6 @@ their invariants, and advantages are GAE computed by hand."""
 import json
 import os
 
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -14,25 +13,14 @@ from rigl_rl.errors import ConfigError
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
-
-def _run(root, gin_file, method):
-  config.parse([conftest.gin_path(gin_file, 'ppo')],
-               conftest.smoke_bindings(method, 'ppo'))
-  runner = Runner(str(root / method), verbose=False)
-  assert runner.run() == 'finished'
-  return runner
-
-
-@pytest.fixture(scope='module', params=METHODS)
+@pytest.fixture(scope='module', params=conftest.METHODS)
 def finished(request, tmp_path_factory):
   """A finished CartPole smoke run of each method, shared by the tests."""
-  gin.clear_config()
-  runner = _run(tmp_path_factory.mktemp('ppo'), f'cartpole_{request.param}.gin',
-                request.param)
-  gin.clear_config()
-  return request.param, runner
+  method = request.param
+  return method, conftest.train_in_process(
+      tmp_path_factory.mktemp('ppo') / method, 'ppo',
+      f'cartpole_{method}.gin', method)
 
 
 def test_each_method_trains_on_discrete_cartpole(finished):
@@ -65,7 +53,8 @@ def test_each_method_trains_on_discrete_cartpole(finished):
 
 
 def test_continuous_actions_train_a_gaussian_actor(tmp_path):
-  runner = _run(tmp_path, 'pendulum_rigl.gin', 'rigl')
+  runner = conftest.train_in_process(tmp_path / 'run', 'ppo', 'pendulum_rigl.gin',
+                                     'rigl')
   experience = runner.experience.sample(16, runner.rng)
   params = experience.policy_info['dist_params']
   assert sorted(params) == ['loc', 'scale_diag']

@@ -3,7 +3,6 @@ invariants (exact sparsity, independent critics, targets carrying masks)."""
 import json
 import os
 
-import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,24 +11,14 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
-
-def _run(root, method):
-  config.parse([conftest.gin_path(f'pendulum_{method}.gin', 'sac')],
-               conftest.smoke_bindings(method, 'sac'))
-  runner = Runner(str(root / method), verbose=False)
-  assert runner.run() == 'finished'
-  return runner
-
-
-@pytest.fixture(scope='module', params=METHODS)
+@pytest.fixture(scope='module', params=conftest.METHODS)
 def finished(request, tmp_path_factory):
-  """A finished smoke run of each method, shared by the tests below."""
-  gin.clear_config()
-  runner = _run(tmp_path_factory.mktemp('sac'), request.param)
-  gin.clear_config()
-  return request.param, runner
+  """A finished Pendulum smoke run of each method, shared by the tests."""
+  method = request.param
+  return method, conftest.train_in_process(
+      tmp_path_factory.mktemp('sac') / method, 'sac',
+      f'pendulum_{method}.gin', method)
 
 
 def _assert_exactly_sparse(network):

@@ -1,5 +1,6 @@
 """A killed run resumes from its checkpoint with identical state."""
 import json
+import math
 import os
 import signal
 import subprocess
@@ -13,16 +14,24 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-# (gin file, bindings, initial collect steps, total train steps).
+# agent -> (gin file, bindings, env steps after t train steps, total train
+# steps, evaluation interval).
 CASES = {
     'dqn': (conftest.gin_path('cartpole_rigl.gin'),
             conftest.smoke_bindings('rigl') + [
                 'NUM_ENV_STEPS = 2000', 'CHECKPOINT_INTERVAL = 300',
-                'EVAL_INTERVAL = 300'], 100, 1900),
+                'EVAL_INTERVAL = 300'], lambda t: 100 + t, 1900, 300),
     'sac': (conftest.gin_path('pendulum_rigl.gin', 'sac'),
             conftest.smoke_bindings('rigl', 'sac') + [
                 'NUM_ENV_STEPS = 1000', 'CHECKPOINT_INTERVAL = 300',
-                'EVAL_INTERVAL = 300'], 100, 900),
+                'EVAL_INTERVAL = 300'], lambda t: 100 + t, 900, 300),
+    # 32 rollouts of 128 env steps, 8 train steps on each; a checkpoint
+    # lands one train step into a rollout.
+    'ppo': (conftest.gin_path('cartpole_rigl.gin', 'ppo'),
+            conftest.smoke_bindings('rigl', 'ppo') + [
+                'NUM_ENV_STEPS = 4096', 'CHECKPOINT_INTERVAL = 256',
+                'EVAL_INTERVAL = 1024'], lambda t: 128 * math.ceil(t / 8),
+            256, 1024),
 }
 
 
@@ -37,7 +46,7 @@ def _checkpoint_tensors(path):
 
 @pytest.mark.parametrize('agent', sorted(CASES))
 def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
-  gin_file, bindings, initial, total = CASES[agent]
+  gin_file, bindings, env_steps_at, total, eval_interval = CASES[agent]
   root = str(tmp_path / 'run')
   process = subprocess.Popen(
       conftest.train_command(root, gin_file, bindings), cwd=conftest.REPO,
@@ -53,13 +62,15 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
   latest = tf.train.latest_checkpoint(os.path.dirname(index))
   saved_step = int(latest.rsplit('-', 1)[1])
   assert 0 < saved_step < total  # Killed mid-run.
+  if agent == 'ppo':  # Saved one train step into a rollout's 8.
+    assert saved_step % 8 == 1
 
   config.parse([gin_file], bindings)
   runner = Runner(root, verbose=False)
   runner.prepare()
   # Continues from the checkpointed step...
   assert runner.train_step == saved_step
-  assert int(runner.env_steps.numpy()) == initial + saved_step
+  assert int(runner.env_steps.numpy()) == env_steps_at(saved_step)
   # ...with every variable (masks, weights, Adam slots, replay, generator,
   # counters) equal to the checkpoint: saving again reproduces it exactly.
   # Keras creates optimizer variables at the first step and TF restores them
@@ -85,7 +96,8 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
   assert results['finished'] and results['train_steps_done'] == total
   steps = [step for step, _ in results['eval']]
   # No eval lost or repeated.
-  assert steps == list(range(300, initial + total + 1, 300))
+  assert steps == list(range(eval_interval, env_steps_at(total) + 1,
+                             eval_interval))
   # RigL kept changing every network's topology after the resume, at
   # constant counts.
   for network, before in zip(networks, masks):
