@@ -1,4 +1,5 @@
-"""A killed run resumes from its checkpoint with identical state."""
+"""A killed bin/train run resumes from its checkpoint with identical state,
+for every agent, and the whole run's summaries and results are complete."""
 import json
 import math
 import os
@@ -105,3 +106,24 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
       assert layer.mask.numpy().sum() == mask.sum()
     assert any(not np.array_equal(layer.mask.numpy(), mask)
                for layer, mask in zip(network.layers, before))
+  # The run directory of the two processes together is complete: every
+  # network's sparsity, parameters, FLOPs and diagnostics, and the agent's
+  # loss parts (SAC: critic/actor/alpha; PPO: policy/value).
+  assert sorted(results['layer_sparsity']) == sorted(n.name for n in networks)
+  assert results['active_params'] < 0.2 * results['total_params']
+  assert conftest.event_tags(os.path.join(root, 'eval')) == {
+      'Eval/AverageReturn'}
+  tags = conftest.event_tags(os.path.join(root, 'train'))
+  assert {f'Losses/{name}' for name in
+          ('loss',) + tuple(runner.bundle.logged_losses)} <= tags
+  for name in (n.name for n in networks):
+    assert {f'Sparsity/{name}/total', f'Sparsity/{name}/hidden_0',
+            f'Params/{name}/active', f'FLOPs/{name}/inference',
+            f'Diagnostics/{name}/dormant/total', f'Diagnostics/{name}/srank',
+            f'Diagnostics/{name}/gradient_snr',
+            f'Diagnostics/{name}/mask_churn/total'} <= tags
+  # Q statistics for Q-networks, critics and PPO's value network only.
+  values = {t.name for t in runner.bundle.trained if t.outputs_are_values}
+  for trained in runner.bundle.trained:
+    assert (f'Diagnostics/{trained.name}/q_mean' in tags) == (
+        trained.name in values)
