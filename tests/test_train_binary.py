@@ -1,4 +1,5 @@
-"""bin/train end to end: every method runs, and bad input stops cleanly."""
+"""bin/train and the Runner it builds: every method trains and writes its run
+directory, and bad input stops cleanly."""
 import glob
 import hashlib
 import json
