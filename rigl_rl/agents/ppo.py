@@ -202,14 +202,16 @@ def ppo_agent(time_step_spec,
   def flat(experience):
     return tf.nest.map_structure(lambda t: t[:, 0], experience)
 
+  def time_steps_of(experience):
+    return ts.TimeStep(experience.step_type, experience.reward,
+                       experience.discount, experience.observation)
+
   def actor_terms(experience):
     """(time steps, actions, current and collect-time distributions)."""
     experience = flat(experience)
     current = policy(experience.observation)
     collected = current.copy(**experience.policy_info['dist_params'])
-    time_steps = ts.TimeStep(experience.step_type, experience.reward,
-                             experience.discount, experience.observation)
-    return experience, time_steps, current, collected
+    return experience, time_steps_of(experience), current, collected
 
   def actor_example_loss(experience):
     experience, _, current, collected = actor_terms(experience)
@@ -236,10 +238,8 @@ def ppo_agent(time_step_spec,
 
   def value_training_loss(experience):
     experience = flat(experience)
-    time_steps = ts.TimeStep(experience.step_type, experience.reward,
-                             experience.discount, experience.observation)
     return (agent.value_estimation_loss(
-        time_steps, experience.policy_info['return'],
+        time_steps_of(experience), experience.policy_info['return'],
         tf.ones_like(experience.reward)) + agent.l2_regularization_loss())
 
   losses = {'actor': actor_training_loss, 'value': value_training_loss}

@@ -16,6 +16,7 @@ import dataclasses
 from typing import Dict, Tuple
 
 from rigl_rl.errors import ConfigError
+from rigl_rl.sweep import matching
 
 _NAMES = ('actor', 'critic')
 
@@ -122,15 +123,7 @@ def _closest_width(shape: MLPShape, target: float, name: str) -> float:
   low, high = 0.0, 1.0
   while shape.total(high) < target:
     low, high = high, 2 * high
-  # Invariant: total(low) < target <= total(high), unless total(0) == target.
-  while shape.total(low) < target and high - low > 1e-12 * high:
-    middle = 0.5 * (low + high)
-    if shape.total(middle) >= target:
-      high = middle
-    else:
-      low = middle
-  below, above = shape.total(low), shape.total(high)
-  width = low if target - below <= above - target else high
+  width = matching.matched_width(shape.total, target, low=low, high=high)
   # Return the middle of the width interval that builds these units, so the
   # multiplier survives printing and re-parsing.
   lo, hi = 0.0, float('inf')

@@ -184,27 +184,32 @@ class Runner:
     # Reset right away so every iteration is one real environment step.
     return tf.cond(ended, self.env.reset, lambda: next_time_step)
 
+  def _collect(self, time_step, steps, act):
+    """In graph: `steps` env steps of `act(time_step)` into experience.
+
+    Args:
+      time_step: the current batch-1 time step.
+      steps: a Python int, or a scalar tensor.
+      act: time_step -> batch-1 action.
+
+    Returns:
+      The time step after the last env step.
+    """
+    if isinstance(steps, int) and steps <= 4:
+      # Unrolled: a loop costs more than a few env steps.
+      for _ in range(steps):
+        time_step = self._collect_step(time_step, act(time_step))
+    else:
+      for _ in tf.range(steps):
+        time_step = self._collect_step(time_step, act(time_step))
+    return time_step
+
   @tf.function
   def _collect_chunk(self, iterations):
     """Uniform random actions, no training (the initial collect)."""
-    time_step = self.env.current_time_step()
-    for _ in tf.range(iterations):
-      action = self.bundle.random_action(time_step, self.rng)
-      time_step = self._collect_step(time_step, action)
-
-  def _collect(self, time_step, steps: int):
-    """In graph: `steps` env steps of the collect policy into experience."""
-    def one_step(time_step):
-      action = self.bundle.collect_action(time_step, self.env_steps, self.rng)
-      return self._collect_step(time_step, action)
-
-    if steps <= 4:  # Unrolled: a loop costs more than a few env steps.
-      for _ in range(steps):
-        time_step = one_step(time_step)
-    else:
-      for _ in tf.range(steps):
-        time_step = one_step(time_step)
-    return time_step
+    self._collect(self.env.current_time_step(), iterations,
+                  lambda time_step: self.bundle.random_action(time_step,
+                                                              self.rng))
 
   @tf.function
   def _train_chunk(self, iterations):
@@ -218,8 +223,11 @@ class Runner:
     experience = self.experience.sample(self.experience.batch_size, self.rng)
     names = ('loss',) + tuple(self.bundle.logged_losses)
     losses = {name: tf.constant(0.0) for name in names}
+    explore = lambda time_step: self.bundle.collect_action(
+        time_step, self.env_steps, self.rng)
+    collect = lambda time_step, steps: self._collect(time_step, steps, explore)
     for _ in tf.range(iterations):
-      time_step, experience = self.experience.batch(self._collect, time_step,
+      time_step, experience = self.experience.batch(collect, time_step,
                                                     self.rng)
       loss_info = self.bundle.agent.train(experience)
       losses = {'loss': loss_info.loss}
