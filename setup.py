@@ -8,7 +8,7 @@ setuptools.setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=setuptools.find_packages(include=['rigl_rl', 'rigl_rl.*']),
-    scripts=['bin/train', 'bin/sweep', 'bin/report'],
+    scripts=['bin/train', 'bin/evaluate', 'bin/sweep', 'bin/report'],
     python_requires='>=3.11,<3.12',
     # The set in ../shared/DESIGN.md section 2, verified to resolve and import together.
     install_requires=[
@@ -20,6 +20,14 @@ setuptools.setup(
         'gin-config>=0.5,<0.6',
         'absl-py>=1.4',
         'gymnasium[mujoco]>=1.0,<2',
+        # Atari through ALE v5 (ROMs ship in the wheel); AtariPreprocessing
+        # resizes with OpenCV.
+        'ale-py>=0.10,<0.13',
+        'opencv-python>=4.8',
+        'minatar>=1.0.15,<2',
+        # Only its frame-storing replay memory (DESIGN section 2).
+        'dopamine-rl>=4.1.2,<5',
+        'matplotlib>=3.8',  # bin/evaluate's plot.
         'tensorboard>=2.21,<2.22',
         'numpy>=1.26',
     ],

@@ -66,3 +66,23 @@ def one_line(error: BaseException) -> str:
   """The first line of an error message (gin appends location lines)."""
   text = str(error).strip() or type(error).__name__
   return text.splitlines()[0].strip()
+
+
+def configured_agent(seed: int = 0):
+  """The environment spec and a new agent of the parsed config's Runner.
+
+  Builds the agent without episodes, replay or a run directory, e.g. to
+  count its parameters or to load a checkpoint into it.
+
+  Returns:
+    (environment spec, `AgentBundle`).
+  """
+  # pylint: disable=g-import-not-at-top
+  from rigl_rl.envs import factory
+  env_spec = gin.query_parameter('Runner.env_name')
+  if isinstance(env_spec, gin.config.ConfigurableReference):  # @atari()
+    env_spec = env_spec.scoped_configurable_fn()
+  agent_fn = gin.query_parameter('Runner.agent_fn').scoped_configurable_fn
+  env = factory.make_environment(env_spec, seed=seed)
+  return env_spec, agent_fn(env.time_step_spec(), env.action_spec(),
+                            seed=seed)

@@ -5,11 +5,11 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 from tf_agents.agents.dqn import dqn_agent as tfa_dqn
-from tf_agents.networks import sequential
 from tf_agents.utils import common
 
 from rigl_rl.agents import base
 from rigl_rl.errors import ConfigError
+from rigl_rl.networks import build
 from rigl_rl.networks import mlp
 from rigl_rl.sparsity import masking
 
@@ -64,17 +64,14 @@ def dqn_agent(time_step_spec,
   wrap = masking.layer_wrapper(sparse)
 
   def make_q_network(name):
-    network = sequential.Sequential(
+    return build.sequential_network(
         network_fn(
             num_actions, wrap,
             # TF-Agents' QNetwork output initialisation: small, bias -0.2.
             output_kernel_initializer=tf_keras.initializers.RandomUniform(
                 -0.03, 0.03),
             output_bias_initializer=tf_keras.initializers.Constant(-0.2)),
-        input_spec=time_step_spec.observation,
-        name=name)
-    network.create_variables()
-    return network
+        time_step_spec.observation, name)
 
   q_network = make_q_network('QNetwork')
   target_network = make_q_network('TargetQNetwork')

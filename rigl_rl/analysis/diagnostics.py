@@ -117,13 +117,21 @@ def mask_image(mask: np.ndarray) -> np.ndarray:
 
 def layer_outputs(network: tf.Module, inputs: tf.Tensor) -> List[tf.Tensor]:
   """The outputs of the maskable (Dense, Conv2D) layers of a sequential
-  network on `inputs`, in order; the last one is the network's output."""
+  network on `inputs`, in order; the last one is the network's output.
+
+  A layer holding maskable layers of its own (a residual block) reports
+  their activations through `call_with_outputs`.
+  """
   layers = getattr(network, 'layers', None)
   if layers is None:
     raise ValueError(f'{network.name} is not a sequential Keras network')
   maskable = {id(layer) for layer in masking.maskable_layers(network)}
   outputs, x = [], inputs
   for layer in layers:
+    if hasattr(layer, 'call_with_outputs'):
+      x, inner = layer.call_with_outputs(x)
+      outputs.extend(inner)
+      continue
     x = layer(x)
     if id(layer) in maskable:
       outputs.append(x)

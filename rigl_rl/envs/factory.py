@@ -1,10 +1,11 @@
-"""One factory from an environment spec string to a TF-Agents environment.
+"""One factory from an environment spec to a TF-Agents environment.
 
-Specs are gymnasium ids for the supported suites ('CartPole-v1',
-'HalfCheetah-v5'). Later suites add prefixed specs ('minatar:breakout',
-'atari:Pong') by registering a builder in `_SUITES`.
+Specs are gymnasium ids for classic control and MuJoCo ('CartPole-v1',
+'HalfCheetah-v5'), prefixed strings for the pixel suites ('minatar:breakout',
+'atari:Pong'), or a configured `pixels.Game` (`@atari()` in gin), whose
+preprocessing settings come from gin.
 """
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Union
 
 import gymnasium as gym
 import numpy as np
@@ -13,6 +14,7 @@ from tf_agents.specs import array_spec
 from tf_agents.trajectories import time_step as ts
 
 from rigl_rl.envs import in_graph
+from rigl_rl.envs import pixels
 from rigl_rl.errors import ConfigError
 
 CLASSIC_CONTROL = ('CartPole-v1', 'Acrobot-v1', 'MountainCar-v0',
@@ -87,29 +89,40 @@ class GymnasiumEnvironment(py_environment.PyEnvironment):
     self._env.close()
 
 
-def _gymnasium(name: str, seed: int) -> py_environment.PyEnvironment:
-  return GymnasiumEnvironment(gym.make(name), seed)
-
-
-# Exact gymnasium ids, and prefixes such as 'minatar:' for suites added later.
-_SUITES: Dict[str, Callable[[str, int], py_environment.PyEnvironment]] = {
-    name: _gymnasium for name in CLASSIC_CONTROL + MUJOCO
+# Exact gymnasium ids, and prefixes of the pixel suites ('atari:<Game>').
+_SUITES: Dict[str, Callable[[str], pixels.Game]] = {
+    'minatar:': lambda game: pixels.MinAtar(game=game),
+    'atari:': lambda game: pixels.Atari(game=game),
 }
 
+Spec = Union[str, pixels.Game]
 
-def make_py_environment(spec: str, seed: int) -> py_environment.PyEnvironment:
+
+def spec_name(spec: Spec) -> str:
+  """The name a run records for its environment, e.g. 'atari:Pong'."""
+  return spec.name if isinstance(spec, pixels.Game) else spec
+
+
+def make_py_environment(spec: Spec,
+                        seed: int) -> py_environment.PyEnvironment:
   """Builds the environment named by `spec`, seeded with `seed`.
 
   Raises:
     ConfigError: if `spec` names no supported environment.
   """
-  builder = _SUITES.get(spec) or _SUITES.get(spec.split(':')[0] + ':')
-  if builder is None:
-    raise ConfigError(f'unknown environment {spec!r}; supported: '
-                      f'{", ".join(sorted(_SUITES))}')
-  return builder(spec, seed)
+  if isinstance(spec, pixels.Game):
+    return spec.make(seed)
+  if spec in CLASSIC_CONTROL + MUJOCO:
+    return GymnasiumEnvironment(gym.make(spec), seed)
+  prefix, _, game = spec.partition(':')
+  if prefix + ':' not in _SUITES:
+    raise ConfigError(
+        f'unknown environment {spec!r}; supported: '
+        f'{", ".join(CLASSIC_CONTROL + MUJOCO)}, and '
+        f'{", ".join(p + "<game>" for p in _SUITES)}')
+  return _SUITES[prefix + ':'](game).make(seed)
 
 
-def make_environment(spec: str, seed: int) -> in_graph.InGraphEnvironment:
+def make_environment(spec: Spec, seed: int) -> in_graph.InGraphEnvironment:
   """`make_py_environment`, steppable inside tf.function."""
   return in_graph.InGraphEnvironment(make_py_environment(spec, seed))

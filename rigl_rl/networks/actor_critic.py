@@ -13,6 +13,8 @@ import tensorflow_probability as tfp
 import tf_keras
 from tf_agents.networks import sequential
 
+from rigl_rl.networks import build
+
 tfd = tfp.distributions
 tfb = tfp.bijectors
 
@@ -26,12 +28,6 @@ def _centre_and_half_range(action_spec):
   high = np.asarray(action_spec.maximum, np.float32) * np.ones(
       action_spec.shape, np.float32)
   return (high + low) / 2.0, (high - low) / 2.0
-
-
-def _network(layers, input_spec, name) -> sequential.Sequential:
-  network = sequential.Sequential(layers, input_spec=input_spec, name=name)
-  network.create_variables()
-  return network
 
 
 def tanh_normal_actor(observation_spec, action_spec,
@@ -57,7 +53,7 @@ def tanh_normal_actor(observation_spec, action_spec,
         tfd.MultivariateNormalDiag(loc, tf.exp(log_std)),
         tfb.Chain([tfb.Shift(centre), tfb.Scale(half_range), tfb.Tanh()]))
 
-  return _network(layers + [tf_keras.layers.Lambda(distribution)],
+  return build.sequential_network(layers + [tf_keras.layers.Lambda(distribution)],
                   observation_spec, name)
 
 
@@ -104,7 +100,7 @@ def gaussian_actor(observation_spec, action_spec,
     A built network mapping observations to a distribution over actions.
   """
   head = _StateIndependentStd(action_spec, initial_std, name='std')
-  return _network(layers + [head], observation_spec, name)
+  return build.sequential_network(layers + [head], observation_spec, name)
 
 
 def categorical_actor(observation_spec, layers: List[tf_keras.layers.Layer],
@@ -112,7 +108,7 @@ def categorical_actor(observation_spec, layers: List[tf_keras.layers.Layer],
   """PPO's discrete actor: a categorical over the last layer's logits."""
   head = tf_keras.layers.Lambda(
       lambda logits: tfd.Categorical(logits=logits, dtype=tf.int64))
-  return _network(layers + [head], observation_spec, name)
+  return build.sequential_network(layers + [head], observation_spec, name)
 
 
 def _squeeze_last():
@@ -129,11 +125,11 @@ def critic_network(observation_spec, action_spec,
   """
   concat = tf_keras.layers.Lambda(
       lambda inputs: tf.concat([inputs[0], inputs[1]], axis=-1))
-  return _network([concat] + layers + [_squeeze_last()],
+  return build.sequential_network([concat] + layers + [_squeeze_last()],
                   (observation_spec, action_spec), name)
 
 
 def value_network(observation_spec, layers: List[tf_keras.layers.Layer],
                   name: str = 'ValueNetwork') -> sequential.Sequential:
   """V(s): `layers` with 1 output, as [batch] values."""
-  return _network(layers + [_squeeze_last()], observation_spec, name)
+  return build.sequential_network(layers + [_squeeze_last()], observation_spec, name)

@@ -59,14 +59,10 @@ def _bundle(gin_files: Sequence[str], bindings: Sequence[str]):
   # pylint: disable=g-import-not-at-top
   # TensorFlow loads only when asked for parameter counts.
   from rigl_rl import config
-  from rigl_rl.envs import factory
   gin.clear_config()
   try:
     config.parse(gin_files, bindings)
-    env_name = gin.query_parameter('Runner.env_name')
-    agent_fn = gin.query_parameter('Runner.agent_fn').scoped_configurable_fn
-    env = factory.make_environment(env_name, seed=0)
-    return agent_fn(env.time_step_spec(), env.action_spec(), seed=0)
+    return config.configured_agent()[1]
   finally:
     gin.clear_config()
 

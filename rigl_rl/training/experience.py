@@ -8,7 +8,7 @@ strategy is handed `collect(time_step, n)`, which steps the environment n
 times with the agent's collect policy and `add`s every transition here.
 """
 import math
-from typing import Callable, Tuple
+from typing import Callable, Optional, Tuple
 
 import gin
 import tensorflow as tf
@@ -38,7 +38,9 @@ class OffPolicy:
                initial_collect_steps: int = 1000,
                train_every: int = 1,
                batch_size: int = 128,
-               replay_capacity: int = 100_000):
+               replay_capacity: int = 100_000,
+               replay=replay_lib.UniformReplay,
+               reward_clip: Optional[float] = None):
     """Checks and stores the configuration.
 
     Args:
@@ -47,16 +49,28 @@ class OffPolicy:
       train_every: env steps per train step once training starts.
       batch_size: transitions per train step.
       replay_capacity: transitions the replay memory holds.
+      replay: the memory's class, called with (time_step_spec, action_spec,
+        capacity): `@UniformReplay` stores whole transitions in TF
+        variables, `@FrameReplay` stores one frame per step (Atari).
+      reward_clip: stored rewards are clipped to [-reward_clip,
+        reward_clip] (Atari's 1.0); returns are reported unclipped. None
+        stores them as they are.
 
     Raises:
-      ConfigError: for a non-positive train_every, batch_size or capacity.
+      ConfigError: for a non-positive train_every, batch_size, capacity or
+        reward_clip.
     """
     _check_positive('OffPolicy', train_every=train_every,
                     batch_size=batch_size, replay_capacity=replay_capacity)
+    if reward_clip is not None and reward_clip <= 0:
+      raise ConfigError(f'OffPolicy.reward_clip must be > 0 or None, got '
+                        f'{reward_clip}')
     self.initial_collect_steps = initial_collect_steps
     self.train_every = train_every
     self.batch_size = batch_size
     self.replay_capacity = replay_capacity
+    self._replay = replay
+    self.reward_clip = reward_clip
     self.memory = None
 
   def build(self, time_step_spec, action_spec, bundle) -> None:
@@ -68,8 +82,8 @@ class OffPolicy:
     if bundle.prepare_rollout is not None:
       raise ConfigError(f'{bundle.algorithm} learns on-policy; set '
                         'Runner.experience = @OnPolicy()')
-    self.memory = replay_lib.UniformReplay(time_step_spec, action_spec,
-                                           self.replay_capacity)
+    self.memory = self._replay(time_step_spec, action_spec,
+                               self.replay_capacity)
 
   def total_train_steps(self, num_env_steps: int) -> int:
     """Train steps in a run of `num_env_steps`.
@@ -91,6 +105,9 @@ class OffPolicy:
         (env_steps - self.initial_collect_steps) / self.train_every))
 
   def add(self, time_step, action, next_time_step) -> None:
+    if self.reward_clip is not None:
+      next_time_step = next_time_step._replace(reward=tf.clip_by_value(
+          next_time_step.reward, -self.reward_clip, self.reward_clip))
     self.memory.add(time_step, action, next_time_step)
 
   def batch(self, collect: CollectFn, time_step,

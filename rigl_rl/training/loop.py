@@ -8,6 +8,7 @@ logging, evaluation, checkpoints and the end of the run.
 import json
 import math
 import os
+import shutil
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from rigl_rl.baselines import plasticity
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import flops
+from rigl_rl.training import replay as replay_lib
 from rigl_rl.training import run_dir
 
 
@@ -35,6 +37,35 @@ def _steps_to_boundary(value: int, interval: int) -> int:
   return interval - value % interval
 
 
+def evaluate_episodes(env, eval_action, episodes, rng: tf.random.Generator):
+  """In graph: returns of `episodes` full episodes of a policy.
+
+  Args:
+    env: an `InGraphEnvironment`; it is reset first.
+    eval_action: (time_step, rng) -> batch-1 action.
+    episodes: a scalar int tensor.
+    rng: the generator the policy draws from.
+
+  Returns:
+    A [episodes] float32 tensor of undiscounted returns.
+  """
+  returns = tf.TensorArray(tf.float32, size=episodes)
+  time_step = env.reset()
+  episode_return = tf.constant(0.0)
+  done = tf.constant(0)
+  while done < episodes:
+    action = eval_action(time_step, rng)
+    with tf.control_dependencies(tf.nest.flatten(time_step)):
+      time_step = env.step(action)
+    episode_return += time_step.reward[0]
+    if time_step.is_last()[0]:
+      returns = returns.write(done, episode_return)
+      done += 1
+      episode_return = tf.constant(0.0)
+      time_step = env.reset()
+  return returns.stack()
+
+
 # root_dir and verbose say where and how loudly, not what: out of the config.
 @gin.configurable(denylist=['root_dir', 'verbose'])
 class Runner:
@@ -42,7 +73,7 @@ class Runner:
 
   def __init__(self,
                root_dir: str,
-               env_name: str = gin.REQUIRED,
+               env_name: factory.Spec = gin.REQUIRED,
                agent_fn: Callable[..., base.AgentBundle] = gin.REQUIRED,
                num_env_steps: int = gin.REQUIRED,
                eval_interval: int = gin.REQUIRED,
@@ -60,7 +91,9 @@ class Runner:
 
     Args:
       root_dir: the run directory.
-      env_name: an environment spec for `envs.make_py_environment`.
+      env_name: an environment spec for `envs.make_py_environment`: a
+        name such as 'CartPole-v1' or 'atari:Pong', or a configured game
+        such as `@atari()`.
       agent_fn: (time_step_spec, action_spec, seed=...) -> AgentBundle.
       num_env_steps: length of the run in environment steps.
       eval_interval: env steps between evaluations.
@@ -92,7 +125,7 @@ class Runner:
     self.experience = experience
     self.total_train_steps = experience.total_train_steps(num_env_steps)
     self.root_dir = root_dir
-    self.env_name = env_name
+    self.env_name = factory.spec_name(env_name)
     self.num_env_steps = num_env_steps
     self.eval_interval = eval_interval
     self.eval_episodes = eval_episodes
@@ -237,22 +270,8 @@ class Runner:
 
   @tf.function
   def _evaluate(self, episodes):
-    """Returns of `episodes` full episodes of the evaluation policy."""
-    returns = tf.TensorArray(tf.float32, size=episodes)
-    time_step = self.eval_env.reset()
-    episode_return = tf.constant(0.0)
-    done = tf.constant(0)
-    while done < episodes:
-      action = self.bundle.eval_action(time_step, self.rng)
-      with tf.control_dependencies(tf.nest.flatten(time_step)):
-        time_step = self.eval_env.step(action)
-      episode_return += time_step.reward[0]
-      if time_step.is_last()[0]:
-        returns = returns.write(done, episode_return)
-        done += 1
-        episode_return = tf.constant(0.0)
-        time_step = self.eval_env.reset()
-    return returns.stack()
+    return evaluate_episodes(self.eval_env, self.bundle.eval_action,
+                             episodes, self.rng)
 
   # --------------------------------------------------------------- python --
 
@@ -431,18 +450,46 @@ class Runner:
         os.path.join(self.root_dir, run_dir.RESULTS_FILE),
         self.results(finished))
 
+  def _replay_files(self, checkpoint_number: int) -> str:
+    return os.path.join(self.checkpoint_manager.directory,
+                        f'replay-{checkpoint_number}')
+
   def _save(self) -> None:
     if self._saved_step == self.train_step:
       return
     self._saved_step = self.train_step
     self._history.assign(json.dumps(self.evals))
+    memory = self.experience.memory
+    if isinstance(memory, replay_lib.FrameReplay):
+      # Replay first: a checkpoint on disk always has its replay beside it.
+      self._print(f'Saving the replay memory ({memory.buffer.add_count} '
+                  'frames added) beside the checkpoint...')
+      memory.save_files(self._replay_files(self.train_step))
     self.checkpoint_manager.save(checkpoint_number=self.train_step)
+    if isinstance(memory, replay_lib.FrameReplay):
+      kept = {os.path.basename(self._replay_files(int(path.rsplit('-', 1)[1])))
+              for path in self.checkpoint_manager.checkpoints}
+      for name in os.listdir(self.checkpoint_manager.directory):
+        if name.startswith('replay-') and name not in kept:
+          shutil.rmtree(os.path.join(self.checkpoint_manager.directory, name))
 
   def restore(self) -> bool:
-    """Restores the latest checkpoint, if any. Returns whether it did."""
+    """Restores the latest checkpoint, if any. Returns whether it did.
+
+    Raises:
+      ConfigError: if a frame replay's files are missing beside it.
+    """
     path = self.checkpoint_manager.latest_checkpoint
     if path is None:
       return False
+    memory = self.experience.memory
+    if isinstance(memory, replay_lib.FrameReplay):
+      files = self._replay_files(int(path.rsplit('-', 1)[1]))
+      if not os.path.isdir(files):
+        raise ConfigError(
+            f'{path} has no replay memory beside it ({files} is missing); '
+            'restore that directory or start the run in a new --root_dir')
+      memory.load_files(files)
     self.checkpoint.restore(path).assert_existing_objects_matched()
     self.evals = json.loads(self._history.numpy().decode())
     self._saved_step = self.train_step

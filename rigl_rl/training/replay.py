@@ -1,15 +1,27 @@
-"""A uniform replay memory that lives in TF variables.
+"""Replay memories: whole transitions in TF variables, or Dopamine's
+frame-storing memory for stacked-frame (Atari) observations.
 
-Adding and sampling run inside the loop's compiled function, the contents are
-checkpointed with the run, and sampling draws from the run's checkpointed
-generator so a resumed run samples as the original would have.
+Adding and sampling run inside the loop's compiled function, and sampling
+draws from the run's checkpointed generator so a resumed run samples as the
+original would have.
 """
+import os
+import shutil
+
+# Dopamine registers its own gin configurables on import, which gin refuses
+# once a config is locked: it is imported with this module, before parsing.
+from dopamine.tf.replay_memory import circular_replay_buffer
+import gin
+import numpy as np
 import tensorflow as tf
 from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
+from rigl_rl.errors import ConfigError
 
+
+@gin.configurable
 class UniformReplay(tf.Module):
   """Ring buffer of single transitions (s, a, r, discount, s')."""
 
@@ -76,3 +88,162 @@ class UniformReplay(tf.Module):
         action_step=policy_step.PolicyStep(
             action=tf.gather(self._action, index), state=(), info=()),
         next_time_step=next_time_step)
+
+
+@gin.configurable
+class FrameReplay(tf.Module):
+  """Dopamine's frame-storing replay memory behind the loop's interface.
+
+  Observations are stacks of frames on the last axis (Atari's 84x84x4). The
+  memory keeps one frame per env step, the newest of each stack, and
+  rebuilds stacks when it samples, zero-padded before an episode's first
+  frame as the environment pads them: a 1M-transition Atari memory holds 7 GB
+  of frames instead of 56 GB of stacked pairs. It lives in numpy, outside
+  the TF checkpoint; the run loop saves it next to each checkpoint with
+  `save_files` and reads it back with `load_files`.
+
+  Transitions that end an episode by time limit (LAST, discount 1) have no
+  stored next frame and are never sampled.
+  """
+
+  def __init__(self, time_step_spec, action_spec, capacity: int,
+               max_sample_attempts: int = 1000):
+    """Allocates the memory (lazily: pages are touched as frames arrive).
+
+    Args:
+      time_step_spec: the environment's time step spec; observations are
+        [..., stack] frame stacks.
+      action_spec: a scalar action spec.
+      capacity: transitions (frames) held.
+      max_sample_attempts: invalid draws tolerated per batch before sampling
+        gives up (only a nearly empty memory gets near it).
+
+    Raises:
+      ConfigError: for an observation without a stack axis.
+    """
+    super().__init__(name='frame_replay')
+    observation = time_step_spec.observation
+    if observation.shape.rank < 2:
+      raise ConfigError(
+          f'FrameReplay stores frame stacks [..., stack]; observations of '
+          f'shape {observation.shape} have none: use '
+          'OffPolicy.replay = @UniformReplay')
+    self._observation_spec = observation
+    self._action_spec = action_spec
+    self.stack_size = int(observation.shape[-1])
+    self._frame_shape = tuple(observation.shape[:-1])
+    self._max_sample_attempts = max_sample_attempts
+    self.buffer = circular_replay_buffer.OutOfGraphReplayBuffer(
+        observation_shape=self._frame_shape,
+        stack_size=self.stack_size,
+        replay_capacity=int(capacity),
+        batch_size=1,
+        observation_dtype=observation.dtype.as_numpy_dtype,
+        action_dtype=action_spec.dtype.as_numpy_dtype)
+    self.capacity = int(capacity)
+
+  # ------------------------------------------------------------ in graph --
+
+  def add(self, time_step, action, next_time_step) -> None:
+    """Stores one transition from batch-1 tensors (the newest frame of its
+    starting observation, the action, reward and end flags)."""
+    tf.numpy_function(
+        self._add, [
+            time_step.observation[0, ..., -1], action[0],
+            next_time_step.reward[0], next_time_step.step_type[0],
+            next_time_step.discount[0]
+        ], [], stateful=True)
+
+  def sample(self, batch_size: int,
+             rng: tf.random.Generator) -> trajectory.Transition:
+    """A uniform batch of valid transitions as a TF-Agents Transition."""
+    seed = rng.uniform_full_int([], tf.int64)
+    obs = self._observation_spec
+    state, action, reward, next_state, terminal = tf.numpy_function(
+        self._sample, [batch_size, seed], [
+            obs.dtype, self._action_spec.dtype, tf.float32, obs.dtype,
+            tf.bool
+        ], stateful=True)
+    state.set_shape([batch_size] + obs.shape.as_list())
+    next_state.set_shape([batch_size] + obs.shape.as_list())
+    action.set_shape([batch_size] + self._action_spec.shape.as_list())
+    reward.set_shape([batch_size])
+    terminal.set_shape([batch_size])
+    time_step = ts.TimeStep(
+        step_type=tf.fill([batch_size], ts.StepType.MID),
+        reward=tf.zeros([batch_size]),
+        discount=tf.ones([batch_size]),
+        observation=state)
+    next_time_step = ts.TimeStep(
+        step_type=tf.where(terminal, ts.StepType.LAST, ts.StepType.MID),
+        reward=reward,
+        discount=1.0 - tf.cast(terminal, tf.float32),
+        observation=next_state)
+    return trajectory.Transition(
+        time_step=time_step,
+        action_step=policy_step.PolicyStep(action=action, state=(), info=()),
+        next_time_step=next_time_step)
+
+  # -------------------------------------------------------------- numpy --
+
+  def _add(self, frame, action, reward, step_type, discount) -> None:
+    last = step_type == ts.StepType.LAST
+    self.buffer.add(frame, action, reward, np.uint8(last and discount == 0),
+                    episode_end=bool(last))
+
+  def _sample_indices(self, batch_size: int,
+                      generator: np.random.Generator) -> list:
+    # Dopamine's own sampler draws from numpy's global generator; drawing
+    # from the run's generator keeps a resumed run on the same batches.
+    cursor = self.buffer.cursor()
+    if self.buffer.is_full():
+      low, high = cursor - self.capacity + self.stack_size - 1, cursor - 1
+    else:
+      low, high = self.stack_size - 1, cursor - 1
+    if high <= low:
+      raise RuntimeError('FrameReplay.sample: the memory holds no complete '
+                         'transition yet')
+    indices, misses = [], 0
+    while len(indices) < batch_size:
+      index = int(generator.integers(low, high)) % self.capacity
+      if self.buffer.is_valid_transition(index):
+        indices.append(index)
+      else:
+        misses += 1
+        if misses > self._max_sample_attempts:
+          raise RuntimeError(
+              f'FrameReplay.sample: {misses} invalid draws for a batch of '
+              f'{batch_size}; the memory holds too few valid transitions')
+    return indices
+
+  def _sample(self, batch_size, seed):
+    generator = np.random.default_rng(int(seed) & (2**63 - 1))
+    indices = self._sample_indices(int(batch_size), generator)
+    batch = self.buffer.sample_transition_batch(len(indices), indices)
+    names = [e.name for e in self.buffer.get_transition_elements(len(indices))]
+    element = dict(zip(names, batch))
+    return (element['state'], element['action'], element['reward'],
+            element['next_state'], element['terminal'].astype(bool))
+
+  # -------------------------------------------------------------- files --
+
+  def save_files(self, directory: str) -> None:
+    """Writes the memory into `directory` (created; written atomically)."""
+    partial = directory + '.partial'
+    if os.path.exists(partial):
+      shutil.rmtree(partial)
+    os.makedirs(partial)
+    self.buffer.save(partial, 0)
+    os.replace(partial, directory)
+
+  def load_files(self, directory: str) -> None:
+    """Reads a memory written by `save_files`.
+
+    The episode in flight when it was saved is closed: the loop starts a new
+    episode on resume, so the last stored transition has no next frame.
+    """
+    self.buffer.load(directory, 0)
+    if self.buffer.add_count > 0:
+      self.buffer.episode_end_indices.add(
+          (self.buffer.cursor() - 1) % self.capacity)
+      self.buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access

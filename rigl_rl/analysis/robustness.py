@@ -1,0 +1,142 @@
+"""Robustness of a trained agent to observation noise (section 8 of
+Graesser et al. 2022): evaluation returns under Gaussian pixel noise of
+increasing standard deviation."""
+import os
+import time
+from typing import Callable, Dict, Sequence
+
+import gin
+import matplotlib
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+import numpy as np
+import tensorflow as tf
+
+from rigl_rl import config
+from rigl_rl.envs import factory
+from rigl_rl.envs import in_graph
+from rigl_rl.envs import noise
+from rigl_rl.errors import ConfigError
+from rigl_rl.training import loop
+from rigl_rl.training import run_dir
+
+RESULTS_FILE = 'noise_robustness.json'
+PLOT_FILE = 'noise_robustness.png'
+
+
+def _checkpoint(root_dir: str) -> str:
+  if not os.path.isfile(os.path.join(root_dir, run_dir.CONFIG_FILE)):
+    raise ConfigError(f'{root_dir} holds no run ({run_dir.CONFIG_FILE} is '
+                      'missing); pass the --root_dir a bin/train run wrote')
+  path = tf.train.latest_checkpoint(os.path.join(root_dir, 'checkpoints'))
+  if path is None:
+    raise ConfigError(f'{root_dir} has no checkpoint yet; let bin/train run '
+                      'to its first checkpoint (CHECKPOINT_INTERVAL)')
+  return path
+
+
+def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
+             seed: int = 0,
+             progress: Callable[[str], None] = print) -> Dict[str, object]:
+  """Evaluates a run's latest checkpoint under pixel noise of each sigma.
+
+  Args:
+    root_dir: a run directory written by bin/train.
+    sigmas: noise standard deviations, in pixel levels.
+    episodes: evaluation episodes per sigma.
+    seed: seeds the environments, the noise and the policy's draws.
+    progress: called with a line after each sigma.
+
+  Returns:
+    The results: the run, its checkpoint and, per sigma, the mean, standard
+    deviation and list of episode returns.
+
+  Raises:
+    ConfigError: for a directory without a run or checkpoint, bad sigmas or
+      episodes, or a run whose observations are not pixels.
+  """
+  if episodes < 1:
+    raise ConfigError(f'--episodes must be >= 1, got {episodes}')
+  if not sigmas or min(sigmas) < 0:
+    raise ConfigError(f'--sigmas must be non-negative numbers, got {sigmas}')
+  path = _checkpoint(root_dir)
+  gin.clear_config()
+  try:
+    config.parse([os.path.join(root_dir, run_dir.CONFIG_FILE)], [])
+    env_spec, bundle = config.configured_agent(seed)
+  finally:
+    gin.clear_config()
+  tf.train.Checkpoint(agent=bundle.agent).restore(
+      path).assert_existing_objects_matched().expect_partial()
+  rng = tf.random.Generator.from_seed(seed)
+  evaluate_fn = tf.function(loop.evaluate_episodes)
+  rows = []
+  for sigma in sigmas:
+    start = time.time()
+    try:
+      env = noise.GaussianPixelNoise(
+          factory.make_py_environment(env_spec, seed), sigma, seed)
+    except ValueError as e:
+      raise ConfigError(f'{factory.spec_name(env_spec)}: {e}') from e
+    returns = evaluate_fn(in_graph.InGraphEnvironment(env),
+                          bundle.eval_action, tf.constant(episodes),
+                          rng).numpy()
+    rows.append({'sigma': float(sigma), 'mean_return': float(returns.mean()),
+                 'std_return': float(returns.std()),
+                 'returns': [float(r) for r in returns]})
+    progress(f'sigma {sigma:g}: mean return {returns.mean():.2f} over '
+             f'{episodes} episodes ({time.time() - start:.0f} s)')
+  return {
+      'run_dir': os.path.abspath(root_dir),
+      'checkpoint': path,
+      'env': factory.spec_name(env_spec),
+      'method': bundle.method,
+      'episodes': episodes,
+      'seed': seed,
+      'noise': rows,
+  }
+
+
+def plot(results: Dict[str, object], path: str) -> None:
+  """Mean return (and one standard deviation) against sigma."""
+  sigmas = [row['sigma'] for row in results['noise']]
+  means = np.array([row['mean_return'] for row in results['noise']])
+  stds = np.array([row['std_return'] for row in results['noise']])
+  fig, ax = plt.subplots(figsize=(5, 3.5))
+  ax.plot(sigmas, means, marker='o')
+  ax.fill_between(sigmas, means - stds, means + stds, alpha=0.2)
+  ax.set_xlabel('pixel noise sigma')
+  ax.set_ylabel(f'return ({results["episodes"]} episodes)')
+  ax.set_title(f'{results["env"]} ({results["method"]})')
+  ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=120)
+  plt.close(fig)
+
+
+def output_paths(out_dir: str) -> Dict[str, str]:
+  """Where `write` puts the JSON and the plot; checked before evaluating.
+
+  Raises:
+    ConfigError: if either file already exists.
+  """
+  paths = {'json': os.path.join(out_dir, RESULTS_FILE),
+           'plot': os.path.join(out_dir, PLOT_FILE)}
+  existing = [p for p in paths.values() if os.path.exists(p)]
+  if existing:
+    raise ConfigError(f'{existing[0]} exists; pass another --out_dir or move '
+                      'it away')
+  return paths
+
+
+def write(results: Dict[str, object], out_dir: str) -> Dict[str, str]:
+  """Writes the JSON and the plot into `out_dir`, refusing to overwrite.
+
+  Raises:
+    ConfigError: if either file already exists.
+  """
+  paths = output_paths(out_dir)
+  os.makedirs(out_dir, exist_ok=True)
+  run_dir.write_json(paths['json'], results)
+  plot(results, paths['plot'])
+  return paths
