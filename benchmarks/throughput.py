@@ -6,6 +6,10 @@ files), and the plain TF-Agents tutorial loop (DynamicStepDriver +
 TFUniformReplayBuffer dataset + agent.train) on the same network and batch.
 --suite=halfcheetah_sac: SAC on HalfCheetah-v5 (256-256 actor and two critics,
 batch 256) for each method, with its gin files' update intervals.
+--suite=minatar_breakout: DQN on MinAtar Breakout (Young & Tian's network,
+batch 32, a train step per env step), dense and RigL at 90%.
+--suite=atari_pong: DQN on Atari Pong with the Nature CNN (batch 32, a train
+step every 4 env steps, frame replay of 100k), dense and RigL at 90%.
 Measurements are interleaved over rounds and the median is reported, because
 this machine's speed drifts by up to 30% over minutes.
 
@@ -36,15 +40,24 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from rigl_rl.envs import factory
 
-flags.DEFINE_enum('suite', 'cartpole_dqn', ['cartpole_dqn', 'halfcheetah_sac'],
-                  'Which agent and environment to time.')
+flags.DEFINE_enum('suite', 'cartpole_dqn',
+                  ['cartpole_dqn', 'halfcheetah_sac', 'minatar_breakout',
+                   'atari_pong'], 'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
 FLAGS = flags.FLAGS
 
 GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin')
 METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
-SUITES = {'cartpole_dqn': 'dqn/cartpole', 'halfcheetah_sac': 'sac/halfcheetah'}
+# suite -> (gin file prefix, methods timed, extra bindings).
+SUITES = {
+    'cartpole_dqn': ('dqn/cartpole', METHODS, []),
+    'halfcheetah_sac': ('sac/halfcheetah', METHODS, []),
+    'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'), []),
+    'atari_pong': ('dqn/atari_nature', ('dense', 'rigl'),
+                   ["atari.game = 'Pong'",
+                    'OffPolicy.replay_capacity = 100000']),
+}
 INITIAL_COLLECT = 1000
 
 
@@ -54,16 +67,17 @@ class RunLoop:
   def __init__(self, suite: str, method: str, steps: int, rounds: int):
     gin.clear_config()
     # One more round's worth of steps covers the untimed warm-up chunk.
-    total = INITIAL_COLLECT + steps * (rounds + 1)
+    prefix, _, extra = SUITES[suite]
+    # A generous bound: Atari collects 4 env steps per train step.
+    total = INITIAL_COLLECT + 4 * steps * (rounds + 1)
     bindings = [f'NUM_ENV_STEPS = {total}', f'EVAL_INTERVAL = {total}',
                 f'CHECKPOINT_INTERVAL = {total}',
-                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}']
+                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}'] + extra
     if method != 'dense':
       # Mask updates at the gin file's interval throughout the timed window.
       bindings += ['UpdateSchedule.begin_fraction = 0.0',
                    'UpdateSchedule.end_fraction = 1.0']
-    config.parse([os.path.join(GIN_DIR, f'{SUITES[suite]}_{method}.gin')],
-                 bindings)
+    config.parse([os.path.join(GIN_DIR, f'{prefix}_{method}.gin')], bindings)
     self.runner = Runner(tempfile.mkdtemp(), verbose=False)
     self.runner.env.reset()
     while int(self.runner.env_steps.numpy()) < INITIAL_COLLECT:
@@ -122,9 +136,10 @@ class TutorialLoop:
 
 def main(argv):
   del argv
+  methods = SUITES[FLAGS.suite][1]
   loops = {
       method: RunLoop(FLAGS.suite, method, FLAGS.steps, FLAGS.rounds)
-      for method in METHODS
+      for method in methods
   }
   if FLAGS.suite == 'cartpole_dqn':
     loops['tfagents_tutorial'] = TutorialLoop()
@@ -136,7 +151,7 @@ def main(argv):
             f'{rates[name][-1]:7.1f} env steps/s', flush=True)
   medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
   dense = medians['dense']
-  for method in METHODS[1:]:
+  for method in methods[1:]:
     print(f'{method:6s} / dense    = {medians[method] / dense:.3f} '
           '(target >= 0.90)')
   if 'tfagents_tutorial' in medians:

@@ -80,8 +80,42 @@ def gin_path(name, agent='dqn'):
 METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
 
-def train_in_process(root_dir, agent, gin_file, method):
+# Pixel DQN: small replays, short Atari episodes, few train steps.
+MINATAR_SMOKE_BINDINGS = (
+    'NUM_ENV_STEPS = 400',
+    'EVAL_INTERVAL = 200',
+    'EVAL_EPISODES = 2',
+    'CHECKPOINT_INTERVAL = 200',
+    'OffPolicy.initial_collect_steps = 100',
+    'OffPolicy.replay_capacity = 1000',
+    'Runner.log_interval = 100',
+    'Diagnostics.interval = 100',
+    'Diagnostics.probe_batch_size = 64',
+    'UpdateSchedule.interval = 50',
+)
+ATARI_SMOKE_BINDINGS = (
+    'NUM_ENV_STEPS = 400',
+    'EVAL_INTERVAL = 400',
+    'EVAL_EPISODES = 1',
+    'CHECKPOINT_INTERVAL = 300',
+    'atari.max_episode_steps = 60',
+    'OffPolicy.initial_collect_steps = 200',
+    'OffPolicy.replay_capacity = 1000',
+    'Runner.log_interval = 100',
+    'Runner.diagnostics = None',  # Per-example conv gradients take minutes.
+    'UpdateSchedule.interval = 10',
+)
+
+
+def train_in_process(root_dir, agent, gin_file, method, bindings=None):
   """Trains a smoke run of `gin/<agent>/<gin_file>` in this process.
+
+  Args:
+    root_dir: the run directory.
+    agent: the gin subdirectory.
+    gin_file: the gin file's name.
+    method: picks the smoke bindings when `bindings` is None.
+    bindings: the gin bindings; default `smoke_bindings(method, agent)`.
 
   Returns:
     The finished Runner.
@@ -90,7 +124,9 @@ def train_in_process(root_dir, agent, gin_file, method):
   from rigl_rl import config
   from rigl_rl.training.loop import Runner
   gin.clear_config()
-  config.parse([gin_path(gin_file, agent)], smoke_bindings(method, agent))
+  config.parse([gin_path(gin_file, agent)],
+               smoke_bindings(method, agent) if bindings is None else
+               bindings)
   runner = Runner(str(root_dir), verbose=False)
   assert runner.run() == 'finished'
   gin.clear_config()
@@ -118,3 +154,19 @@ def event_tags(directory):
     for event in tf.compat.v1.train.summary_iterator(path):
       tags.update(value.tag for value in event.summary.value)
   return tags
+
+
+@pytest.fixture(scope='session')
+def minatar_rigl_run(tmp_path_factory):
+  """A finished RigL smoke run on MinAtar Breakout (shared by test files)."""
+  return train_in_process(tmp_path_factory.mktemp('minatar') / 'rigl', 'dqn',
+                          'minatar_breakout_rigl.gin', 'rigl',
+                          MINATAR_SMOKE_BINDINGS)
+
+
+@pytest.fixture(scope='session')
+def atari_rigl_run(tmp_path_factory):
+  """A finished RigL smoke run on Atari Pong, Nature CNN."""
+  return train_in_process(tmp_path_factory.mktemp('atari') / 'rigl', 'dqn',
+                          'atari_nature_rigl.gin', 'rigl',
+                          ATARI_SMOKE_BINDINGS)

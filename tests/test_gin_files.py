@@ -18,8 +18,11 @@ RUN_FILES = [path for path in ALL_FILES
 
 METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
 MUJOCO = ('halfcheetah', 'hopper', 'walker2d', 'ant', 'humanoid')
+MINATAR = tuple(f'minatar_{game}' for game in (
+    'asterix', 'breakout', 'freeway', 'seaquest', 'space_invaders'))
 ENVS = {
-    'dqn': ('cartpole', 'acrobot', 'mountaincar'),
+    'dqn': ('cartpole', 'acrobot', 'mountaincar', 'atari_nature',
+            'atari_impala') + MINATAR,
     'sac': MUJOCO + ('pendulum',),
     'ppo': MUJOCO + ('pendulum', 'cartpole'),
 }
@@ -60,19 +63,24 @@ def test_lottery_without_its_run_names_the_macro_to_set():
     config.parse([os.path.join(GIN_DIR, 'dqn', 'cartpole_lottery.gin')], [])
 
 
-def _method(path):
-  return os.path.basename(path)[:-len('.gin')].split('_', 1)[1]
-
-
 # Baselines that train the dense network (Obando-Ceron et al. 2024, 5.1).
 DENSE_BASELINES = ('reset', 'redo', 'weight_decay')
-# The lottery ticket needs an earlier run; tests/baselines/ builds it. SAC
-# and PPO build every dense base and every method on one env: their method
-# files differ between envs only in the dense base they include.
+
+
+def _method(path):
+  stem = os.path.basename(path)[:-len('.gin')]
+  return next(method for method in METHODS + DENSE_BASELINES + ('lottery',)
+              if stem.endswith('_' + method))
+# The lottery ticket needs an earlier run; tests/baselines/ builds it. SAC,
+# PPO, MinAtar and Atari build every dense base and every method on one env
+# (network): their method files differ only in the dense base they include.
 BUILDABLE = [
     path for path in RUN_FILES if _method(path) != 'lottery' and (
-        _agent(path) == 'dqn' or _method(path) == 'dense' or
-        os.path.basename(path).startswith('pendulum_'))
+        _method(path) == 'dense' or
+        os.path.basename(path).startswith(
+            ('pendulum_', 'minatar_breakout_', 'atari_nature_')) or
+        (_agent(path) == 'dqn' and not os.path.basename(path).startswith(
+            ('minatar_', 'atari_'))))
 ]
 
 

@@ -53,8 +53,8 @@ def tanh_normal_actor(observation_spec, action_spec,
         tfd.MultivariateNormalDiag(loc, tf.exp(log_std)),
         tfb.Chain([tfb.Shift(centre), tfb.Scale(half_range), tfb.Tanh()]))
 
-  return build.sequential_network(layers + [tf_keras.layers.Lambda(distribution)],
-                  observation_spec, name)
+  return build.sequential_network(
+      layers + [tf_keras.layers.Lambda(distribution)], observation_spec, name)
 
 
 def tanh_normal_mode(distribution) -> tf.Tensor:
@@ -132,4 +132,5 @@ def critic_network(observation_spec, action_spec,
 def value_network(observation_spec, layers: List[tf_keras.layers.Layer],
                   name: str = 'ValueNetwork') -> sequential.Sequential:
   """V(s): `layers` with 1 output, as [batch] values."""
-  return build.sequential_network(layers + [_squeeze_last()], observation_spec, name)
+  return build.sequential_network(layers + [_squeeze_last()],
+                                  observation_spec, name)

@@ -90,6 +90,24 @@ class UniformReplay(tf.Module):
         next_time_step=next_time_step)
 
 
+class _FrameMemory(circular_replay_buffer.OutOfGraphReplayBuffer):
+  """Dopamine's memory, with stacks never reaching across an episode end.
+
+  Dopamine rejects a stack holding an earlier frame flagged terminal. An
+  episode cut by a time limit (or by a resume) ends without that flag, so
+  its following padding and stacks would mix two episodes: a stack holding
+  any earlier episode end is rejected too.
+  """
+
+  def is_valid_transition(self, index):
+    if not super().is_valid_transition(index):
+      return False
+    earlier = circular_replay_buffer.modulo_range(
+        index - self._stack_size + 1, self._stack_size - 1,
+        self._replay_capacity)
+    return not any(i in self.episode_end_indices for i in earlier)
+
+
 @gin.configurable
 class FrameReplay(tf.Module):
   """Dopamine's frame-storing replay memory behind the loop's interface.
@@ -133,7 +151,7 @@ class FrameReplay(tf.Module):
     self.stack_size = int(observation.shape[-1])
     self._frame_shape = tuple(observation.shape[:-1])
     self._max_sample_attempts = max_sample_attempts
-    self.buffer = circular_replay_buffer.OutOfGraphReplayBuffer(
+    self.buffer = _FrameMemory(
         observation_shape=self._frame_shape,
         stack_size=self.stack_size,
         replay_capacity=int(capacity),

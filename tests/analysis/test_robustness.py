@@ -1,0 +1,52 @@
+"""bin/evaluate: returns under pixel noise from a run's checkpoint."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from rigl_rl.analysis import robustness
+from rigl_rl.errors import ConfigError
+from tests import conftest
+
+EVALUATE = os.path.join(conftest.REPO, 'bin', 'evaluate')
+
+
+def _evaluate(root_dir, *flags):
+  return subprocess.run(
+      [sys.executable, EVALUATE, f'--root_dir={root_dir}', *flags],
+      capture_output=True, text=True, timeout=600, cwd=conftest.REPO)
+
+
+def test_noise_evaluation_of_a_tiny_checkpoint(minatar_rigl_run, tmp_path):
+  out_dir = tmp_path / 'robustness'
+  proc = _evaluate(minatar_rigl_run.root_dir, '--sigmas=0,1,3',
+                   '--episodes=2', f'--out_dir={out_dir}')
+  assert proc.returncode == 0, proc.stderr
+  assert 'sigma 3: mean return' in proc.stdout
+  results = json.loads((out_dir / robustness.RESULTS_FILE).read_text())
+  assert results['env'] == 'minatar:breakout'
+  assert results['method'] == 'rigl'
+  assert results['checkpoint'].endswith('ckpt-300')
+  assert [row['sigma'] for row in results['noise']] == [0.0, 1.0, 3.0]
+  for row in results['noise']:
+    assert len(row['returns']) == 2
+    assert row['mean_return'] == pytest.approx(sum(row['returns']) / 2)
+  assert (out_dir / robustness.PLOT_FILE).stat().st_size > 1000
+  # Nothing on disk is overwritten.
+  again = _evaluate(minatar_rigl_run.root_dir, '--sigmas=0', '--episodes=1',
+                    f'--out_dir={out_dir}')
+  assert again.returncode != 0
+  assert again.stderr.strip().splitlines()[-1].startswith('error: ')
+  assert 'exists' in again.stderr
+
+
+def test_a_directory_without_a_run_is_refused(tmp_path):
+  with pytest.raises(ConfigError, match='holds no run'):
+    robustness.evaluate(str(tmp_path), [0.0], episodes=1)
+
+
+def test_bad_sigmas_are_refused(minatar_rigl_run):
+  with pytest.raises(ConfigError, match='non-negative'):
+    robustness.evaluate(minatar_rigl_run.root_dir, [-1.0], episodes=1)

@@ -1,0 +1,189 @@
+"""The frame replay rebuilds the stacks the environment showed, across
+episode boundaries, and survives a save and load."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tf_agents.specs import tensor_spec
+from tf_agents.trajectories import time_step as ts
+
+from rigl_rl.training import experience
+from rigl_rl.training import replay
+
+STACK = 4
+SPEC = ts.time_step_spec(
+    tensor_spec.BoundedTensorSpec((2, 3, STACK), tf.uint8, 0, 255))
+ACTIONS = tensor_spec.BoundedTensorSpec((), tf.int64, 0, 5)
+
+
+def _episodes(lengths, truncated=()):
+  """Frames numbered 1, 2, ... across episodes, with the stacks an agent
+  saw: zeros before each episode's first frame, as the Atari env pads.
+
+  Yields:
+    (stack, action, reward, step_type of the next step, discount, frame
+    numbers of the stack) per transition.
+  """
+  number = 0
+  for episode, length in enumerate(lengths):
+    numbers = list(range(number + 1, number + length + 2))  # One more frame:
+    number += length + 1                                    # the last state.
+    for t in range(length):
+      window = [0] * max(0, STACK - 1 - t) + numbers[max(0, t - STACK + 1):t + 1]
+      stack = np.stack([np.full((2, 3), n, np.uint8) for n in window], -1)
+      last = t == length - 1
+      discount = 1.0 if (not last or episode in truncated) else 0.0
+      yield (stack, numbers[t] % 6, float(numbers[t]),
+             ts.StepType.LAST if last else ts.StepType.MID, discount, window)
+
+
+def _fill(memory, lengths, truncated=()):
+  expected = {}
+  for stack, action, reward, step_type, discount, window in _episodes(
+      lengths, truncated):
+    memory._add(stack[..., -1], action, reward, step_type, discount)  # pylint: disable=protected-access
+    expected[window[-1]] = (window, step_type, discount)
+  return expected
+
+
+def _check_batch(batch, expected):
+  """Every sampled transition is one the agent made, stacks and all."""
+  states = batch.time_step.observation.numpy()
+  next_states = batch.next_time_step.observation.numpy()
+  for i in range(states.shape[0]):
+    window = list(states[i, 0, 0, :])
+    assert (states[i] == states[i, :1, :1, :]).all()  # Whole frames.
+    newest = window[-1]
+    assert newest in expected
+    want, step_type, discount = expected[newest]
+    assert window == want
+    assert batch.action_step.action.numpy()[i] == newest % 6
+    assert batch.next_time_step.reward.numpy()[i] == newest
+    assert batch.next_time_step.discount.numpy()[i] == discount
+    assert batch.next_time_step.step_type.numpy()[i] == (
+        ts.StepType.LAST if discount == 0.0 else ts.StepType.MID)
+    if discount:  # The next state shifts in the next frame of the episode.
+      assert list(next_states[i, 0, 0, :]) == want[1:] + [newest + 1]
+  return states[:, 0, 0, -1]
+
+
+def test_stacks_are_rebuilt_across_episode_boundaries():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=100)
+  # Episodes shorter and longer than the stack; the third is cut by a time
+  # limit, whose last transition has no stored next frame.
+  expected = _fill(memory, [2, 6, 3, 5], truncated=(2,))
+  batch = memory.sample(512, tf.random.Generator.from_seed(0))
+  newest = _check_batch(batch, expected)
+  truncated_end = [n for n, (_, step, d) in expected.items()
+                   if step == ts.StepType.LAST and d == 1.0]
+  assert not set(newest) & set(truncated_end)
+  # Every other transition (but the newest, whose next frame is not in yet)
+  # is drawn.
+  sampleable = set(expected) - set(truncated_end) - {max(expected)}
+  assert set(newest) == sampleable
+
+
+def test_ring_wrap_keeps_stacks_whole():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=24)
+  expected = _fill(memory, [7, 9, 5, 8])  # 29 frames + padding > capacity.
+  batch = memory.sample(256, tf.random.Generator.from_seed(1))
+  newest = _check_batch(batch, expected)
+  assert min(newest) > 10  # The oldest frames were overwritten.
+
+
+def test_samples_follow_the_run_generator():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=100)
+  _fill(memory, [10, 10])
+  first = memory.sample(16, tf.random.Generator.from_seed(3))
+  again = memory.sample(16, tf.random.Generator.from_seed(3))
+  np.testing.assert_array_equal(first.time_step.observation.numpy(),
+                                again.time_step.observation.numpy())
+
+
+def test_save_and_load_round_trip(tmp_path):
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
+  expected = _fill(memory, [6, 8])
+  memory.save_files(str(tmp_path / 'replay-7'))
+  assert not (tmp_path / 'replay-7.partial').exists()
+  restored = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
+  restored.load_files(str(tmp_path / 'replay-7'))
+  for name, array in memory.buffer._store.items():  # pylint: disable=protected-access
+    np.testing.assert_array_equal(restored.buffer._store[name][:16],  # pylint: disable=protected-access
+                                  array[:16])
+  # The episode in flight was closed; a new one starts after the resume.
+  newer = _fill(restored, [3])
+  renumbered = {n + 16: (window, step, d) for n, (window, step, d) in
+                [(n, ([w + 16 if w else 0 for w in window], s, d))
+                 for n, (window, s, d) in newer.items()]}
+  expected.update(renumbered)
+  _check_batch(restored.sample(256, tf.random.Generator.from_seed(0)),
+               expected)
+
+
+def test_too_few_transitions_say_so():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
+  _fill(memory, [1])
+  with pytest.raises(RuntimeError, match='no complete'):
+    memory.sample(4, tf.random.Generator.from_seed(0))
+
+
+def test_vector_observations_are_refused():
+  flat = ts.time_step_spec(tensor_spec.TensorSpec((4,), tf.float32))
+  with pytest.raises(ValueError, match='UniformReplay'):
+    replay.FrameReplay(flat, ACTIONS, capacity=10)
+
+
+def test_off_policy_clips_stored_rewards_only():
+  strategy = experience.OffPolicy(replay_capacity=8, reward_clip=1.0)
+  spec = ts.time_step_spec(tensor_spec.TensorSpec((1,), tf.float32))
+  strategy.memory = replay.UniformReplay(spec, ACTIONS, 8)
+  step = ts.TimeStep(tf.constant([1]), tf.constant([0.0]), tf.constant([1.0]),
+                     tf.constant([[0.0]]))
+  for reward in (-7.0, 0.5, 21.0):
+    strategy.add(step, tf.constant([0], tf.int64),
+                 step._replace(reward=tf.constant([reward])))
+  stored = strategy.memory.gather(tf.range(3, dtype=tf.int64))
+  np.testing.assert_array_equal(stored.next_time_step.reward.numpy(),
+                                [-1.0, 0.5, 1.0])
+
+
+def test_run_resumes_with_the_replay_saved_beside_its_checkpoint(
+    atari_rigl_run):
+  # pylint: disable=g-import-not-at-top
+  from rigl_rl import config
+  from rigl_rl.training.loop import Runner
+  from tests import conftest
+  root = atari_rigl_run.root_dir
+  checkpoints = os.path.join(root, 'checkpoints')
+  kept = sorted(name for name in os.listdir(checkpoints)
+                if name.startswith('replay-'))
+  assert kept == ['replay-25', 'replay-50']  # One per kept checkpoint.
+  config.parse([conftest.gin_path('atari_nature_rigl.gin')],
+               conftest.ATARI_SMOKE_BINDINGS)
+  resumed = Runner(root, verbose=False)
+  resumed.prepare()
+  assert resumed.train_step == atari_rigl_run.train_step == 50
+  original = atari_rigl_run.experience.memory.buffer
+  restored = resumed.experience.memory.buffer
+  # 400 frames, and the zero padding before each episode.
+  assert restored.add_count == original.add_count > 400
+  for name, array in original._store.items():  # pylint: disable=protected-access
+    np.testing.assert_array_equal(restored._store[name], array)  # pylint: disable=protected-access
+
+
+def test_missing_replay_files_stop_the_resume(atari_rigl_run, tmp_path):
+  # pylint: disable=g-import-not-at-top
+  import shutil
+  from rigl_rl import config
+  from rigl_rl.errors import ConfigError
+  from rigl_rl.training.loop import Runner
+  from tests import conftest
+  copy = str(tmp_path / 'run')
+  shutil.copytree(atari_rigl_run.root_dir, copy,
+                  ignore=shutil.ignore_patterns('.lock'))
+  shutil.rmtree(os.path.join(copy, 'checkpoints', 'replay-50'))
+  config.parse([conftest.gin_path('atari_nature_rigl.gin')],
+               conftest.ATARI_SMOKE_BINDINGS)
+  with pytest.raises(ConfigError, match='replay-50 is missing'):
+    Runner(copy, verbose=False).prepare()
