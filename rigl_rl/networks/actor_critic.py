@@ -126,7 +126,7 @@ def critic_network(observation_spec, action_spec,
   concat = tf_keras.layers.Lambda(
       lambda inputs: tf.concat([inputs[0], inputs[1]], axis=-1))
   return build.sequential_network([concat] + layers + [_squeeze_last()],
-                  (observation_spec, action_spec), name)
+                                  (observation_spec, action_spec), name)
 
 
 def value_network(observation_spec, layers: List[tf_keras.layers.Layer],
