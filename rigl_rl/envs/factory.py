@@ -11,10 +11,10 @@ import gymnasium as gym
 import numpy as np
 from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
-from tf_agents.trajectories import time_step as ts
 
 from rigl_rl.envs import in_graph
 from rigl_rl.envs import pixels
+from rigl_rl.envs import time_steps
 from rigl_rl.errors import ConfigError
 
 CLASSIC_CONTROL = ('CartPole-v1', 'Acrobot-v1', 'MountainCar-v0',
@@ -22,15 +22,6 @@ CLASSIC_CONTROL = ('CartPole-v1', 'Acrobot-v1', 'MountainCar-v0',
 # Through gymnasium[mujoco]: the `mujoco` wheel, no mujoco-py.
 MUJOCO = ('HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5', 'Ant-v5',
           'Humanoid-v5')
-
-
-def _time_step(step_type, reward, discount, observation) -> ts.TimeStep:
-  # ts.transition() and friends spend ~100 us in typing checks per call.
-  return ts.TimeStep(
-      step_type=np.asarray(step_type, np.int32),
-      reward=np.asarray(reward, np.float32),
-      discount=np.asarray(discount, np.float32),
-      observation=np.asarray(observation, np.float32))
 
 
 class GymnasiumEnvironment(py_environment.PyEnvironment):
@@ -74,16 +65,13 @@ class GymnasiumEnvironment(py_environment.PyEnvironment):
     # Seed once; later resets continue the env's own RNG stream.
     observation, _ = self._env.reset(seed=self._seed)
     self._seed = None
-    return _time_step(ts.StepType.FIRST, 0.0, 1.0, observation)
+    return time_steps.first(np.asarray(observation, np.float32))
 
   def _step(self, action):
     observation, reward, terminated, truncated, _ = self._env.step(
         self._to_env(action))
-    if terminated:
-      return _time_step(ts.StepType.LAST, reward, 0.0, observation)
-    if truncated:
-      return _time_step(ts.StepType.LAST, reward, 1.0, observation)
-    return _time_step(ts.StepType.MID, reward, 1.0, observation)
+    return time_steps.step(np.asarray(observation, np.float32), reward,
+                           terminated, truncated)
 
   def close(self):
     self._env.close()

@@ -12,8 +12,8 @@ import gymnasium as gym
 import numpy as np
 from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
-from tf_agents.trajectories import time_step as ts
 
+from rigl_rl.envs import time_steps
 from rigl_rl.errors import ConfigError
 
 MINATAR_GAMES = ('asterix', 'breakout', 'freeway', 'seaquest',
@@ -23,14 +23,6 @@ ATARI_GAMES = ('Assault', 'Asterix', 'BeamRider', 'Boxing', 'Breakout',
                'CrazyClimber', 'DemonAttack', 'Enduro', 'FishingDerby',
                'MsPacman', 'Pong', 'Qbert', 'SpaceInvaders', 'Tutankham',
                'VideoPinball')
-
-
-def _time_step(step_type, reward, discount, observation) -> ts.TimeStep:
-  return ts.TimeStep(
-      step_type=np.asarray(step_type, np.int32),
-      reward=np.asarray(reward, np.float32),
-      discount=np.asarray(discount, np.float32),
-      observation=observation)
 
 
 class _DiscreteUint8Environment(py_environment.PyEnvironment):
@@ -70,13 +62,11 @@ class MinAtarEnvironment(_DiscreteUint8Environment):
 
   def _reset(self):
     self._game.reset()
-    return _time_step(ts.StepType.FIRST, 0.0, 1.0, self._observation())
+    return time_steps.first(self._observation())
 
   def _step(self, action):
     reward, terminal = self._game.act(self._actions[int(action)])
-    if terminal:
-      return _time_step(ts.StepType.LAST, reward, 0.0, self._observation())
-    return _time_step(ts.StepType.MID, reward, 1.0, self._observation())
+    return time_steps.step(self._observation(), reward, terminal)
 
 
 class AtariEnvironment(_DiscreteUint8Environment):
@@ -121,16 +111,11 @@ class AtariEnvironment(_DiscreteUint8Environment):
     frame, _ = self._env.reset(seed=self._seed)
     self._seed = None  # Later resets continue the env's own stream.
     self._stack[:] = 0
-    return _time_step(ts.StepType.FIRST, 0.0, 1.0, self._push(frame))
+    return time_steps.first(self._push(frame))
 
   def _step(self, action):
     frame, reward, terminated, truncated, _ = self._env.step(int(action))
-    observation = self._push(frame)
-    if terminated:
-      return _time_step(ts.StepType.LAST, reward, 0.0, observation)
-    if truncated:
-      return _time_step(ts.StepType.LAST, reward, 1.0, observation)
-    return _time_step(ts.StepType.MID, reward, 1.0, observation)
+    return time_steps.step(self._push(frame), reward, terminated, truncated)
 
   def close(self):
     self._env.close()
