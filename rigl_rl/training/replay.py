@@ -5,6 +5,7 @@ Adding and sampling run inside the loop's compiled function, and sampling
 draws from the run's checkpointed generator so a resumed run samples as the
 original would have.
 """
+import gzip
 import os
 import shutil
 
@@ -245,13 +246,30 @@ class FrameReplay(tf.Module):
 
   # -------------------------------------------------------------- files --
 
+  _STATE = ('add_count', 'invalid_range', 'episode_end_indices')
+
   def save_files(self, directory: str) -> None:
-    """Writes the memory into `directory` (created; written atomically)."""
+    """Writes the memory into `directory` (created; written atomically).
+
+    One gzipped .npy per array, at gzip level 1: Dopamine's own `save`
+    compresses at level 9, about 10 times slower (9 minutes for a full
+    1M-frame memory here).
+    """
     partial = directory + '.partial'
     if os.path.exists(partial):
       shutil.rmtree(partial)
     os.makedirs(partial)
-    self.buffer.save(partial, 0)
+    buffer = self.buffer
+    arrays = dict(buffer._store)  # pylint: disable=protected-access
+    arrays.update(
+        add_count=np.asarray(buffer.add_count),
+        invalid_range=np.asarray(buffer.invalid_range),
+        episode_end_indices=np.array(sorted(buffer.episode_end_indices),
+                                     np.int64))
+    for name, array in arrays.items():
+      with gzip.open(os.path.join(partial, f'{name}.npy.gz'), 'wb',
+                     compresslevel=1) as f:
+        np.save(f, array, allow_pickle=False)
     os.replace(partial, directory)
 
   def load_files(self, directory: str) -> None:
@@ -259,9 +277,27 @@ class FrameReplay(tf.Module):
 
     The episode in flight when it was saved is closed: the loop starts a new
     episode on resume, so the last stored transition has no next frame.
+
+    Raises:
+      ConfigError: if a file is missing.
     """
-    self.buffer.load(directory, 0)
-    if self.buffer.add_count > 0:
-      self.buffer.episode_end_indices.add(
-          (self.buffer.cursor() - 1) % self.capacity)
-      self.buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access
+    buffer = self.buffer
+    names = list(buffer._store) + list(self._STATE)  # pylint: disable=protected-access
+    paths = {name: os.path.join(directory, f'{name}.npy.gz') for name in names}
+    missing = [path for path in paths.values() if not os.path.isfile(path)]
+    if missing:
+      raise ConfigError(f'replay file {missing[0]} is missing; restore it or '
+                        'start the run in a new --root_dir')
+    arrays = {}
+    for name, path in paths.items():
+      with gzip.open(path, 'rb') as f:
+        arrays[name] = np.load(f, allow_pickle=False)
+    for name in buffer._store:  # pylint: disable=protected-access
+      buffer._store[name] = arrays[name]  # pylint: disable=protected-access
+    buffer.add_count = arrays['add_count']
+    buffer.invalid_range = arrays['invalid_range']
+    buffer.episode_end_indices = {int(i) for i in
+                                  arrays['episode_end_indices']}
+    if buffer.add_count > 0:
+      buffer.episode_end_indices.add((buffer.cursor() - 1) % self.capacity)
+      buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access
