@@ -72,7 +72,9 @@ class RunLoop:
     total = INITIAL_COLLECT + 4 * steps * (rounds + 1)
     bindings = [f'NUM_ENV_STEPS = {total}', f'EVAL_INTERVAL = {total}',
                 f'CHECKPOINT_INTERVAL = {total}',
-                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}'] + extra
+                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}',
+                # A chunk never runs past the timed window.
+                f'Runner.max_chunk = {min(1000, steps)}'] + extra
     if method != 'dense':
       # Mask updates at the gin file's interval throughout the timed window.
       bindings += ['UpdateSchedule.begin_fraction = 0.0',
