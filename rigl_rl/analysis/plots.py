@@ -41,6 +41,19 @@ def _save(fig, path: str) -> str:
   return os.path.basename(path)
 
 
+def noise_robustness(sigmas: Sequence[float], means: Sequence[float],
+                     stds: Sequence[float], episodes: int, title: str,
+                     path: str) -> str:
+  """Mean evaluation return (one standard deviation shaded) against the
+  pixel-noise sigma."""
+  means, stds = np.asarray(means), np.asarray(stds)
+  fig, ax = plt.subplots(figsize=(7.0, 3.8), layout='constrained')
+  ax.plot(sigmas, means, marker='o', label=f'mean of {episodes} episodes')
+  ax.fill_between(sigmas, means - stds, means + stds, alpha=0.2,
+                  label='one std')
+  return _finish(fig, ax, 'pixel noise sigma', 'return', title, path)
+
+
 def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
                      path: str) -> str:
   """Final return against active parameter count, one line per method, the

@@ -6,13 +6,10 @@ import time
 from typing import Callable, Dict, Sequence
 
 import gin
-import matplotlib
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
-import numpy as np
 import tensorflow as tf
 
 from rigl_rl import config
+from rigl_rl.analysis import plots
 from rigl_rl.envs import factory
 from rigl_rl.envs import in_graph
 from rigl_rl.envs import noise
@@ -97,23 +94,6 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
   }
 
 
-def plot(results: Dict[str, object], path: str) -> None:
-  """Mean return (and one standard deviation) against sigma."""
-  sigmas = [row['sigma'] for row in results['noise']]
-  means = np.array([row['mean_return'] for row in results['noise']])
-  stds = np.array([row['std_return'] for row in results['noise']])
-  fig, ax = plt.subplots(figsize=(5, 3.5))
-  ax.plot(sigmas, means, marker='o')
-  ax.fill_between(sigmas, means - stds, means + stds, alpha=0.2)
-  ax.set_xlabel('pixel noise sigma')
-  ax.set_ylabel(f'return ({results["episodes"]} episodes)')
-  ax.set_title(f'{results["env"]} ({results["method"]})')
-  ax.grid(alpha=0.3)
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-
-
 def output_paths(out_dir: str) -> Dict[str, str]:
   """Where `write` puts the JSON and the plot; checked before evaluating.
 
@@ -138,5 +118,11 @@ def write(results: Dict[str, object], out_dir: str) -> Dict[str, str]:
   paths = output_paths(out_dir)
   os.makedirs(out_dir, exist_ok=True)
   run_dir.write_json(paths['json'], results)
-  plot(results, paths['plot'])
+  rows = results['noise']
+  plots.noise_robustness([row['sigma'] for row in rows],
+                         [row['mean_return'] for row in rows],
+                         [row['std_return'] for row in rows],
+                         results['episodes'],
+                         f'{results["env"]} ({results["method"]})',
+                         paths['plot'])
   return paths

@@ -26,7 +26,7 @@ ATARI_GAMES = ('Assault', 'Asterix', 'BeamRider', 'Boxing', 'Breakout',
 
 
 class _DiscreteUint8Environment(py_environment.PyEnvironment):
-  """Shared specs and step bookkeeping of the pixel suites."""
+  """The specs the pixel suites share: uint8 observations, discrete actions."""
 
   def __init__(self, observation_shape, maximum: int, num_actions: int):
     super().__init__(handle_auto_reset=False)
