@@ -17,14 +17,10 @@ def _sampleable(spec):
   return spec
 
 
-def _sampleable_nest(spec):
-  return tf.nest.map_structure(_sampleable, spec)
-
-
 def sequential_network(layers: List[tf_keras.layers.Layer], input_spec,
                        name: str) -> sequential.Sequential:
   """A Sequential of `layers` whose variables exist, for inputs of
   `input_spec`."""
   network = sequential.Sequential(layers, name=name)
-  network.create_variables(_sampleable_nest(input_spec))
+  network.create_variables(tf.nest.map_structure(_sampleable, input_spec))
   return network

@@ -55,18 +55,12 @@ class ResidualBlock(tf_keras.layers.Layer):
     return self.call_with_outputs(inputs)[0]
 
 
-def _scaled(units: int, width: float) -> int:
-  return max(1, int(round(units * width)))
-
-
 def _conv(filters: int, kernel: int, stride: int, name: str,
           activation: Union[str, None] = 'relu', padding: str = 'same',
           use_bias: bool = True, regularizer=None) -> tf_keras.layers.Conv2D:
   return tf_keras.layers.Conv2D(
       filters, kernel, strides=stride, padding=padding, activation=activation,
-      use_bias=use_bias,
-      kernel_initializer=tf_keras.initializers.VarianceScaling(
-          scale=2.0, mode='fan_in', distribution='truncated_normal'),
+      use_bias=use_bias, kernel_initializer=mlp.relu_initializer(),
       kernel_regularizer=regularizer, name=name)
 
 
@@ -80,10 +74,6 @@ def _head(num_outputs: int, wrap: Wrap, hidden_units: Sequence[int],
       hidden_bias=hidden_bias, weight_decay=weight_decay,
       output_kernel_initializer=output_kernel_initializer,
       output_bias_initializer=output_bias_initializer)
-
-
-def _regularizer(weight_decay: float):
-  return tf_keras.regularizers.l2(weight_decay) if weight_decay else None
 
 
 @gin.configurable('MinAtarNet')
@@ -110,10 +100,10 @@ def minatar_layers(num_outputs: int,
   Returns:
     The layers: rescale, conv_0, flatten, hidden_0, output.
   """
-  regularizer = _regularizer(weight_decay)
+  regularizer = mlp.l2_regularizer(weight_decay)
   return [
       Rescale(1.0, name='rescale'),  # MinAtar channels are already 0/1.
-      wrap(_conv(_scaled(16, width), 3, 1, 'conv_0', padding='valid',
+      wrap(_conv(mlp.scaled_units(16, width), 3, 1, 'conv_0', padding='valid',
                  use_bias=hidden_bias, regularizer=regularizer)),
   ] + _head(num_outputs, wrap, (128,), width, hidden_bias, weight_decay,
             output_kernel_initializer, output_bias_initializer)
@@ -149,9 +139,9 @@ def nature_cnn_layers(num_outputs: int,
   Returns:
     The layers: rescale, conv_0..2, flatten, hidden_0, output.
   """
-  regularizer = _regularizer(weight_decay)
+  regularizer = mlp.l2_regularizer(weight_decay)
   convs = [
-      wrap(_conv(_scaled(filters, width), kernel, stride, f'conv_{i}',
+      wrap(_conv(mlp.scaled_units(filters, width), kernel, stride, f'conv_{i}',
                  padding=padding, use_bias=hidden_bias,
                  regularizer=regularizer))
       for i, (filters, kernel, stride) in enumerate(
@@ -197,10 +187,10 @@ def impala_resnet_layers(num_outputs: int,
     The layers: rescale, per stack a conv, pool and blocks, then ReLU,
     flatten, hidden_0, output.
   """
-  regularizer = _regularizer(weight_decay)
+  regularizer = mlp.l2_regularizer(weight_decay)
   layers = [Rescale(1 / 255, name='rescale')]
   for s, channels in enumerate(stack_channels):
-    filters = _scaled(channels, width)
+    filters = mlp.scaled_units(channels, width)
     layers.append(wrap(_conv(filters, 3, 1, f'stack_{s}_conv',
                              activation=None, use_bias=hidden_bias,
                              regularizer=regularizer)))

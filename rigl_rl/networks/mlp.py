@@ -7,6 +7,22 @@ import tf_keras
 Initializer = tf_keras.initializers.Initializer
 
 
+def scaled_units(units: int, width: float) -> int:
+  """Units (or channels) of a hidden layer under a width multiplier."""
+  return max(1, int(round(units * width)))
+
+
+def relu_initializer() -> Initializer:
+  """He initialisation for the kernels of ReLU layers."""
+  return tf_keras.initializers.VarianceScaling(
+      scale=2.0, mode='fan_in', distribution='truncated_normal')
+
+
+def l2_regularizer(weight_decay: float):
+  """L2 on a kernel, or None for no weight decay."""
+  return tf_keras.regularizers.l2(weight_decay) if weight_decay else None
+
+
 @gin.configurable
 def mlp_layers(num_outputs: int,
                wrap: Callable[[tf_keras.layers.Layer], tf_keras.layers.Layer],
@@ -34,14 +50,13 @@ def mlp_layers(num_outputs: int,
   Returns:
     The layers, named hidden_0, hidden_1, ..., output.
   """
-  regularizer = tf_keras.regularizers.l2(weight_decay) if weight_decay else None
+  regularizer = l2_regularizer(weight_decay)
   layers = [
       tf_keras.layers.Dense(
-          max(1, int(round(units * width))),
+          scaled_units(units, width),
           activation='relu',
           use_bias=hidden_bias,
-          kernel_initializer=tf_keras.initializers.VarianceScaling(
-              scale=2.0, mode='fan_in', distribution='truncated_normal'),
+          kernel_initializer=relu_initializer(),
           kernel_regularizer=regularizer,
           name=f'hidden_{i}') for i, units in enumerate(hidden_units)
   ]
