@@ -454,6 +454,10 @@ class Runner:
     return os.path.join(self.checkpoint_manager.directory,
                         f'replay-{checkpoint_number}')
 
+  def _replay_files_of(self, checkpoint_path: str) -> str:
+    """The replay directory beside a checkpoint ('.../ckpt-<number>')."""
+    return self._replay_files(int(checkpoint_path.rsplit('-', 1)[1]))
+
   def _save(self) -> None:
     if self._saved_step == self.train_step:
       return
@@ -467,7 +471,7 @@ class Runner:
       memory.save_files(self._replay_files(self.train_step))
     self.checkpoint_manager.save(checkpoint_number=self.train_step)
     if isinstance(memory, replay_lib.FrameReplay):
-      kept = {os.path.basename(self._replay_files(int(path.rsplit('-', 1)[1])))
+      kept = {os.path.basename(self._replay_files_of(path))
               for path in self.checkpoint_manager.checkpoints}
       for name in os.listdir(self.checkpoint_manager.directory):
         if name.startswith('replay-') and name not in kept:
@@ -484,7 +488,7 @@ class Runner:
       return False
     memory = self.experience.memory
     if isinstance(memory, replay_lib.FrameReplay):
-      files = self._replay_files(int(path.rsplit('-', 1)[1]))
+      files = self._replay_files_of(path)
       if not os.path.isdir(files):
         raise ConfigError(
             f'{path} has no replay memory beside it ({files} is missing); '
