@@ -79,7 +79,8 @@ def dqn_agent(time_step_spec,
   sparse_targets = []
   if sparse is not None:
     sparse_q = sparse.attach('q', q_network, [target_network],
-                             np.random.default_rng(seed))
+                             np.random.default_rng(seed),
+                             soft_targets=target_update_tau < 1.0)
     sparse_networks.append(sparse_q)
   optimizer = base.masked_adam(learning_rate, sparse_networks,
                                epsilon=adam_epsilon)

@@ -88,7 +88,8 @@ def sac_agent(time_step_spec,
     sparse_actor = (actor_sparse.attach('actor', actor, [], mask_rng),)
   if critic_sparse is not None:
     sparse_critics = tuple(
-        critic_sparse.attach(f'critic{i + 1}', critic, [target], mask_rng)
+        critic_sparse.attach(f'critic{i + 1}', critic, [target], mask_rng,
+                             soft_targets=target_update_tau < 1.0)
         for i, (critic, target) in enumerate(zip(critics, target_critics)))
   actor_optimizer = base.masked_adam(actor_learning_rate, sparse_actor)
   critic_optimizer = base.masked_adam(critic_learning_rate, sparse_critics)

@@ -7,11 +7,13 @@ parameter norms, per-example gradient correlations (Lyle et al. 2023), and
 pictures of the masks. The functions take tensors and return tensors;
 `Diagnostics` computes them on a fixed probe batch for the run loop to log.
 """
-from typing import Dict, List, Sequence, Tuple
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import gin
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
@@ -115,27 +117,84 @@ def mask_image(mask: np.ndarray) -> np.ndarray:
   return mask[None, :, :, None]
 
 
-def layer_outputs(network: tf.Module, inputs: tf.Tensor) -> List[tf.Tensor]:
-  """The outputs of the maskable (Dense, Conv2D) layers of a sequential
-  network on `inputs`, in order; the last one is the network's output.
+@dataclasses.dataclass
+class UnitActivation:
+  """A hidden layer's units and the post-ReLU activation they are scored on.
 
-  A layer holding maskable layers of its own (a residual block) reports
-  their activations through `call_with_outputs`.
+  Attributes:
+    layer: the Dense or Conv2D layer (its SparseWrapper when wrapped).
+    value: [batch, units] or [batch, height, width, units].
+    consumer: the one layer the units feed, whose input rows are their
+      outgoing weights; None when another path (a residual skip) carries
+      them past it, so ReDo cannot silence them through it.
+  """
+  layer: tf_keras.layers.Layer
+  value: tf.Tensor
+  consumer: Optional[tf_keras.layers.Layer] = None
+
+
+def _has_relu(layer) -> bool:
+  return masking.inner_layer(layer).activation is tf_keras.activations.relu
+
+
+def unit_activations(network: tf.Module, inputs
+                     ) -> Tuple[List[UnitActivation], tf.Tensor]:
+  """The hidden units of a sequential network and their activations.
+
+  Units are scored after their ReLU, as Dopamine's `labs/redo` records them.
+  A layer without an activation of its own (Impala's convs) is scored on the
+  ReLU that follows it, after any pooling: the stack conv at the first
+  residual block's entry, a block's second conv at the next block's entry
+  or the final ReLU. A linear output that reaches the next layer without a
+  ReLU (the last block of a stack) has no units to score, and neither has
+  the output layer. A residual block reports its first conv through
+  `call_with_activations`.
+
+  Args:
+    network: a sequential Keras network (TF-Agents `Sequential`).
+    inputs: what the network is called on.
+
+  Returns:
+    (the scored units in layer order, the network's output).
   """
   layers = getattr(network, 'layers', None)
   if layers is None:
     raise ValueError(f'{network.name} is not a sequential Keras network')
-  maskable = {id(layer) for layer in masking.maskable_layers(network)}
-  outputs, x = [], inputs
+  maskable = masking.maskable_layers(network)
+  maskable_ids = {id(layer) for layer in maskable}
+  hidden = {id(layer) for layer in maskable[:-1]}
+  scored: List[UnitActivation] = []
+  awaiting: List[UnitActivation] = []  # Their consumer is the next layer.
+  pending = None  # (linear layer, whether it can have a consumer)
+  x = inputs
   for layer in layers:
-    if hasattr(layer, 'call_with_outputs'):
-      x, inner = layer.call_with_outputs(x)
-      outputs.extend(inner)
+    if hasattr(layer, 'call_with_activations'):
+      # The skip path carries the block's input past its convs.
+      awaiting = []
+      if pending is not None:
+        scored.append(UnitActivation(pending[0], tf.nn.relu(x)))
+      x, inner, last = layer.call_with_activations(x)
+      scored.extend(UnitActivation(*fields) for fields in inner)
+      pending = (last, False)
       continue
     x = layer(x)
-    if id(layer) in maskable:
-      outputs.append(x)
-  return outputs
+    if isinstance(layer, tf_keras.layers.ReLU) and pending is not None:
+      scored.append(UnitActivation(pending[0], x))
+      if pending[1]:
+        awaiting.append(scored[-1])
+      pending = None
+    elif id(layer) in maskable_ids:
+      for activation in awaiting:
+        activation.consumer = layer
+      awaiting, pending = [], None
+      if id(layer) not in hidden:
+        continue
+      if _has_relu(layer):
+        scored.append(UnitActivation(layer, x))
+        awaiting.append(scored[-1])
+      else:
+        pending = (layer, True)
+  return scored, x
 
 
 @gin.configurable
@@ -185,6 +244,7 @@ class Diagnostics:
     self.state = tf.Module(name='diagnostics')
     self.state.has_probe = tf.Variable(False, name='has_probe')
     self._functions = {}
+    self._names: Dict[str, List[str]] = {}
 
   def bind(self, replay, rng: tf.random.Generator) -> None:
     """Creates the probe variables (before a checkpoint restores them)."""
@@ -226,11 +286,23 @@ class Diagnostics:
         return gradient_snr(grads), gradient_correlation(grads)
 
       def outputs(experience):
-        return layer_outputs(trained.network, trained.inputs(experience))
+        activations, output = unit_activations(trained.network,
+                                               trained.inputs(experience))
+        return [activation.value for activation in activations], output
 
       self._functions[trained.name] = (tf.function(outputs),
                                        tf.function(gradient_statistics))
     return self._functions[trained.name]
+
+  def _scored_names(self, trained, experience) -> List[str]:
+    """The names of the layers `unit_activations` scores, in its order."""
+    if trained.name not in self._names:
+      one = tf.nest.map_structure(lambda t: t[:1], trained.inputs(experience))
+      self._names[trained.name] = [
+          masking.inner_layer(activation.layer).name
+          for activation in unit_activations(trained.network, one)[0]
+      ]
+    return self._names[trained.name]
 
   def compute(self, trained_networks, sparse_networks):
     """Returns (scalars, images) keyed by their tag under Diagnostics/.
@@ -247,10 +319,8 @@ class Diagnostics:
     for trained in trained_networks:
       prefix = f'Diagnostics/{trained.name}'
       outputs_fn, gradient_statistics_fn = self._compiled(trained)
-      outputs = outputs_fn(experience)
-      hidden = outputs[:-1]
-      names = [masking.inner_layer(layer).name for layer in
-               masking.maskable_layers(trained.network)][:-1]
+      hidden, values = outputs_fn(experience)
+      names = self._scored_names(trained, experience)
       per_layer, total = dormant_fractions(hidden, self.dormant_threshold)
       for name, fraction in zip(names, per_layer):
         scalars[f'{prefix}/dormant/{name}'] = fraction
@@ -259,7 +329,6 @@ class Diagnostics:
         features = tf.reshape(hidden[-1], [hidden[-1].shape[0], -1])
         scalars[f'{prefix}/srank'] = srank(features, self.srank_delta)
       if trained.outputs_are_values:
-        values = outputs[-1]
         scalars[f'{prefix}/q_mean'] = float(tf.reduce_mean(values))
         scalars[f'{prefix}/q_variance'] = float(tf.math.reduce_variance(values))
         scalars[f'{prefix}/q_norm'] = float(

@@ -66,7 +66,8 @@ class LotteryTicket:
       ) from e
 
   def attach(self, name: str, network: tf.Module, targets: Sequence[tf.Module],
-             rng: np.random.Generator) -> masking.SparseNetwork:
+             rng: np.random.Generator,
+             soft_targets: bool = False) -> masking.SparseNetwork:
     """Loads the earlier run's final masks and initial weights into `network`.
 
     Args:
@@ -74,6 +75,7 @@ class LotteryTicket:
       network: the built online network, with SparseWrappers.
       targets: networks that carry the same masks.
       rng: unused; the earlier run fixed everything.
+      soft_targets: whether the agent updates the targets softly.
 
     Returns:
       The network's sparse state, with masks that never change.
@@ -87,6 +89,6 @@ class LotteryTicket:
                   for layer, mask in zip(layers, masks)}
     sparse_network = masking.SparseNetwork(
         name, network, updaters.Static(), self.sparsity, sparsities, targets,
-        method=self.method)
+        method=self.method, soft_targets=soft_targets)
     sparse_network.install_masks(masks)
     return sparse_network

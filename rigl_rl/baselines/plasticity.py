@@ -126,8 +126,12 @@ def _input_rows(kernel_shape, dormant: tf.Tensor) -> tf.Tensor:
 class ReDo(Intervention):
   """Recycles dormant neurons (Sokar et al. 2023).
 
-  Each tau-dormant hidden unit, scored on the last training batch, gets fresh
-  incoming weights and bias, and zero outgoing weights.
+  Each tau-dormant hidden unit, scored after its ReLU on the last training
+  batch, gets fresh incoming weights and bias, and zero outgoing weights. As
+  Dopamine's `labs/redo` (`NeuronRecycler(network='resnet')`) on a residual
+  network, only units whose outgoing weights silence them are recycled: the
+  first conv of each block and the dense layers, not the convs whose output
+  the skip connections carry.
   """
 
   name = 'redo'
@@ -143,21 +147,23 @@ class ReDo(Intervention):
     self.threshold = threshold
 
   def apply(self, trained, experience, rng):
-    layers = masking.maskable_layers(trained.network)
-    outputs = diagnostics.layer_outputs(trained.network,
-                                        trained.inputs(experience))
+    activations, _ = diagnostics.unit_activations(trained.network,
+                                                  trained.inputs(experience))
     recycled, units = 0, 0
-    for layer, after, activation in zip(layers, layers[1:], outputs):
-      dormant = diagnostics.dormant_units(activation, self.threshold)
+    for activation in activations:
+      if activation.consumer is None:
+        continue
+      dormant = diagnostics.dormant_units(activation.value, self.threshold)
       units += int(dormant.shape[0])
       count = int(tf.reduce_sum(tf.cast(dormant, tf.int32)))
       if not count:
         continue
       recycled += count
-      inner = masking.inner_layer(layer)
+      inner = masking.inner_layer(activation.layer)
       incoming = tf.broadcast_to(dormant, inner.kernel.shape)
-      _reinitialise(layer, incoming, dormant, trained.optimizer, rng)
-      kernel = masking.inner_layer(after).kernel
+      _reinitialise(activation.layer, incoming, dormant, trained.optimizer,
+                    rng)
+      kernel = masking.inner_layer(activation.consumer).kernel
       _replace(kernel, _input_rows(kernel.shape, dormant),
                tf.zeros_like(kernel), trained.optimizer)
     return {'recycled_fraction': recycled / max(units, 1)}

@@ -5,7 +5,7 @@ with the signature of `mlp.mlp_layers` so `dqn_agent.network_fn` takes any of
 them. `width` multiplies every conv's channels and every hidden dense layer's
 units. Observations arrive as uint8 and are rescaled by the first layer.
 """
-from typing import Callable, List, Sequence, Tuple, Union
+from typing import Callable, List, Sequence, Union
 
 import gin
 import tensorflow as tf
@@ -44,15 +44,21 @@ class ResidualBlock(tf_keras.layers.Layer):
     self.conv_0 = conv_0
     self.conv_1 = conv_1
 
-  def call_with_outputs(self, inputs) -> Tuple[tf.Tensor, List[tf.Tensor]]:
-    """The block's output and its convs' activations (after their ReLU or,
-    for the second conv, after the skip connection is added)."""
+  def call_with_activations(self, inputs):
+    """The block's output, with what dormant-neuron scoring needs.
+
+    Returns:
+      (output, [(conv_0, its post-ReLU activation, conv_1)], conv_1): the
+      first conv's units feed only the second conv, whose input rows are
+      their outgoing weights; the second conv's output is added to the skip
+      path, so it has no activation of its own here.
+    """
     hidden = tf.nn.relu(self.conv_0(tf.nn.relu(inputs)))
     output = inputs + self.conv_1(hidden)
-    return output, [hidden, output]
+    return output, [(self.conv_0, hidden, self.conv_1)], self.conv_1
 
   def call(self, inputs):
-    return self.call_with_outputs(inputs)[0]
+    return self.call_with_activations(inputs)[0]
 
 
 def _conv(filters: int, kernel: int, stride: int, name: str,

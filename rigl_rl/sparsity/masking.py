@@ -8,7 +8,6 @@ zero Adam moments and the stored kernel stays exactly sparse. The forward pass
 can then use the stored kernel as it is, and the gradient of the loss with
 respect to that kernel is the dense gradient RigL needs.
 """
-import math
 from typing import Callable, Dict, List, Optional, Sequence
 
 import gin
@@ -22,6 +21,68 @@ from rigl_rl.sparsity import allocation
 from rigl_rl.sparsity import updaters
 
 MASKABLE_LAYERS = (tf_keras.layers.Dense, tf_keras.layers.Conv2D)
+
+# (kernel, mask, rng) -> the kernel's new values, for a layer's initial mask.
+SparseInit = Callable[[np.ndarray, np.ndarray, np.random.Generator],
+                      np.ndarray]
+
+
+def _unit_fans(mask: np.ndarray):
+  """Active connections into each output unit and out of each input unit.
+
+  A conv mask counts every kernel position: [kh, kw, in, out] sums to
+  [in, out] first.
+  """
+  mask2d = mask.sum(axis=(0, 1)) if mask.ndim == 4 else mask
+  return mask2d.sum(axis=0), mask2d.sum(axis=1)
+
+
+@gin.configurable
+def unit_scaled_init(kernel: np.ndarray, mask: np.ndarray,
+                     rng: np.random.Generator) -> np.ndarray:
+  """Re-draws a kernel for its mask, as google-research/rigl does.
+
+  `rigl/rigl_tf2/init_utils.py` `unit_scaled_init_tf1` (method
+  'fanavg_uniform', scale 1), which `rigl/rl/sparse_utils.py` `init_masks(
+  fixed_sparse_init=True)` applies to every wrapped layer: each active entry
+  from input i to output j is uniform with variance
+  1 / max(1, (fan_in_j + fan_out_i) / 2), fans counted on the mask.
+
+  Args:
+    kernel: the layer's kernel; only its shape is used.
+    mask: the layer's 0/1 mask, [in, out] or [kh, kw, in, out].
+    rng: the run's seeded generator.
+
+  Returns:
+    The new kernel, zero where the mask is.
+  """
+  fan_in, fan_out = _unit_fans(mask)
+  average = (fan_in[None, :] + fan_out[:, None]) / 2.0  # [in, out]
+  limit = np.sqrt(3.0 / np.maximum(1.0, average))
+  draw = rng.uniform(-1.0, 1.0, size=kernel.shape) * limit
+  return (draw * mask).astype(kernel.dtype)
+
+
+@gin.configurable
+def density_scaled_init(kernel: np.ndarray, mask: np.ndarray,
+                        rng: np.random.Generator) -> np.ndarray:
+  """Keeps the layer's own initial weights, divided by sqrt(layer density).
+
+  The per-layer alternative to `unit_scaled_init` (rigl_rl's rule before it
+  followed the reference; compare `layer_scaled_init` in
+  `rigl/rigl_tf2/init_utils.py`, which re-draws instead of rescaling).
+
+  Args:
+    kernel: the layer's kernel as its initializer drew it.
+    mask: the layer's 0/1 mask.
+    rng: unused.
+
+  Returns:
+    The rescaled kernel (masked entries are zeroed by the caller).
+  """
+  del rng
+  density = float(mask.mean())
+  return kernel / np.sqrt(density) if density > 0 else kernel
 
 
 class SparseWrapper(pruning_wrapper.PruneLowMagnitude):
@@ -108,7 +169,8 @@ class SparseNetwork:
 
   def __init__(self, name: str, network: tf.Module, updater,
                target_sparsity: float, sparsities: Dict[str, float],
-               targets: Sequence[tf.Module] = (), method: str = ''):
+               targets: Sequence[tf.Module] = (), method: str = '',
+               soft_targets: bool = False):
     """Creates the sparse state of a built network.
 
     Args:
@@ -117,8 +179,15 @@ class SparseNetwork:
       updater: the MaskUpdater that changes this network's masks.
       target_sparsity: the network's target sparsity S.
       sparsities: layer name -> allocated (final) sparsity.
-      targets: networks of the same structure that carry the same masks.
+      targets: target networks of the same structure. The agent's target
+        update copies masks with the weights (TF-Agents copies non-trainable
+        variables at tau 1).
       method: the method named in results; empty means the updater's name.
+      soft_targets: whether the targets follow by soft (Polyak) updates. Then
+        a mask change reaches them at once, with their entries outside the
+        new mask zeroed (what the reference's masked forward pass does at the
+        next soft update). Hard-updated targets keep the masks and weights
+        they were synced with until the next sync, as in the reference.
     """
     self.name = name
     self.method = method or updater.name
@@ -128,6 +197,7 @@ class SparseNetwork:
     self.layers = sparse_layers(network)
     self.sparsities = dict(sparsities)
     self.target_layers = [sparse_layers(target) for target in targets]
+    self.soft_targets = soft_targets
     for target_layers in self.target_layers:
       if len(target_layers) != len(self.layers):
         raise ValueError('target network does not match the online network')
@@ -146,14 +216,15 @@ class SparseNetwork:
     return [layer.layer.name for layer in self.layers]
 
   def init_masks(self, rng: np.random.Generator, sparse: bool,
-                 scale_init: bool) -> None:
+                 initializer: Optional[SparseInit] = None) -> None:
     """Places exactly round(s_l * N_l) zeros per layer uniformly at random.
 
     Args:
       rng: the run's seeded generator.
       sparse: False starts from all-ones masks (gradual pruning).
-      scale_init: rescale kernels by 1/sqrt(density), so the initial variance
-        accounts for the active fan-in.
+      initializer: re-initialises every layer's kernel for its mask (dense
+        layers too), e.g. `unit_scaled_init`; None keeps the layers' own
+        initial weights.
     """
     masks = []
     for layer in self.layers:
@@ -161,11 +232,10 @@ class SparseNetwork:
       size = int(np.prod(layer.mask.shape))
       flat = np.ones(size, dtype=np.float32)
       flat[rng.choice(size, int(round(sparsity * size)), replace=False)] = 0.0
-      mask = flat.reshape(layer.mask.shape)
-      density = mask.mean()
-      if scale_init and density > 0:
-        layer.kernel.assign(layer.kernel / math.sqrt(density))
-      masks.append(mask)
+      masks.append(flat.reshape(layer.mask.shape))
+    if initializer is not None:
+      for layer, mask in zip(self.layers, masks):
+        layer.kernel.assign(initializer(layer.kernel.numpy(), mask, rng))
     self.install_masks(masks)
 
   def install_masks(self, masks: Sequence[np.ndarray]) -> None:
@@ -207,9 +277,11 @@ class SparseNetwork:
       slot.assign(slot * kept)
     layer.mask.assign(new_mask)
     self._record_active(index)
-    for target_layers in self.target_layers:
-      target_layers[index].mask.assign(new_mask)
-      target_layers[index].kernel.assign(target_layers[index].kernel * new_mask)
+    if self.soft_targets:
+      for target_layers in self.target_layers:
+        target_layers[index].mask.assign(new_mask)
+        target_layers[index].kernel.assign(
+            target_layers[index].kernel * new_mask)
 
   def sync_targets(self) -> None:
     """Copies masks to the targets and zeroes their masked entries."""
@@ -273,7 +345,7 @@ class SparseTraining:
                distribution: str = 'erdos_renyi_kernel',
                erk_power_scale: float = 1.0,
                dense_layers: Sequence[str] = (),
-               sparsity_aware_init: bool = True):
+               initializer: Optional[SparseInit] = unit_scaled_init):
     """Checks and stores the configuration.
 
     Args:
@@ -282,12 +354,16 @@ class SparseTraining:
       distribution: 'uniform', 'erdos_renyi' or 'erdos_renyi_kernel'.
       erk_power_scale: exponent on the ERK raw densities.
       dense_layers: names of layers kept dense and out of the budget.
-      sparsity_aware_init: scale initial weights by 1/sqrt(density) for
-        methods that start sparse.
+      initializer: the sparsity-aware initialisation of methods that start
+        sparse: `@unit_scaled_init` (the reference's), `@density_scaled_init`,
+        or None to keep the layers' own initial weights. Methods that start
+        dense (pruning) keep theirs, as in the reference, whose pruning
+        configs set `init_masks.sparsity = 0`.
 
     Raises:
-      ConfigError: for a sparsity outside [0, 1), an unknown distribution or
-        an updater that is not a MaskUpdater.
+      ConfigError: for a sparsity outside [0, 1), an unknown distribution,
+        an updater that is not a MaskUpdater or an initializer that is not
+        callable.
     """
     allocation.check_sparsity(sparsity)
     if distribution not in allocation.DISTRIBUTIONS:
@@ -298,31 +374,46 @@ class SparseTraining:
       raise ConfigError(
           f'SparseTraining.updater must be a mask updater such as @RigL(), '
           f'@SET(), @Static() or @Prune(); got {updater!r}')
+    if initializer is not None and not callable(initializer):
+      raise ConfigError(
+          'SparseTraining.initializer must be @unit_scaled_init, '
+          f'@density_scaled_init or None; got {initializer!r}')
     self.updater = updater
     self.sparsity = sparsity
     self.distribution = distribution
     self.erk_power_scale = erk_power_scale
     self.dense_layers = tuple(dense_layers)
-    self.sparsity_aware_init = sparsity_aware_init
+    self.initializer = initializer
 
   @property
   def method(self) -> str:
     return self.updater.name
 
   def attach(self, name: str, network: tf.Module, targets: Sequence[tf.Module],
-             rng: np.random.Generator) -> SparseNetwork:
-    """Allocates sparsity over a built network and initialises its masks."""
+             rng: np.random.Generator,
+             soft_targets: bool = False) -> SparseNetwork:
+    """Allocates sparsity over a built network and initialises its masks.
+
+    Args:
+      name: short name used in summaries, e.g. 'q'.
+      network: the built online network, with SparseWrappers.
+      targets: its target networks (synced by the agent afterwards).
+      rng: the run's seeded generator (masks and initial weights).
+      soft_targets: whether the agent updates the targets softly (see
+        `SparseNetwork`).
+    """
     layers = sparse_layers(network)
     shapes = {layer.layer.name: tuple(layer.kernel.shape) for layer in layers}
     sparsities = allocation.layer_sparsities(
         shapes, self.distribution, self.sparsity, self.erk_power_scale,
         self.dense_layers)
     sparse_network = SparseNetwork(name, network, self.updater, self.sparsity,
-                                   sparsities, targets)
+                                   sparsities, targets,
+                                   soft_targets=soft_targets)
     starts_sparse = self.updater.starts_sparse
     sparse_network.init_masks(
         rng, sparse=starts_sparse,
-        scale_init=self.sparsity_aware_init and starts_sparse)
+        initializer=self.initializer if starts_sparse else None)
     return sparse_network
 
 

@@ -1,8 +1,10 @@
 """Small gin-configurable schedules: when masks change, and by how much.
 
-Steps are train steps t (gradient updates done). Schedules are written in
-fractions of training, as the papers state them ("start at 20%"), and bound to
-step numbers once the run length is known.
+Steps are train steps t (gradient updates done); the mask update at t comes
+before the gradient step t, so t = 0 is an update before any training, as in
+google-research/rigl (`mask_updater.is_update_iter` at step 0). Schedules are
+written in fractions of training, as the papers state them ("start at 20%"),
+and bound to step numbers once the run length is known.
 """
 import dataclasses
 import math
@@ -74,10 +76,18 @@ class UpdateSchedule:
     self.interval = int(interval)
 
   def bind(self, total_train_steps: int) -> UpdateWindow:
-    """Returns the window for a run of `total_train_steps` train steps."""
+    """Returns the window for a run of `total_train_steps` train steps.
+
+    The window ends at the last train step at the latest: an update at t
+    comes before the gradient step t, and a run's last one is
+    total_train_steps - 1.
+    """
+    last = max(total_train_steps - 1, 0)
+    end = min(int(round(self.end_fraction * total_train_steps)), last)
     return UpdateWindow(
-        begin_step=int(round(self.begin_fraction * total_train_steps)),
-        end_step=int(round(self.end_fraction * total_train_steps)),
+        begin_step=min(int(round(self.begin_fraction * total_train_steps)),
+                       end),
+        end_step=end,
         interval=self.interval)
 
 

@@ -1,9 +1,12 @@
 """Mask updaters: one class per sparse-training method (DESIGN section 4).
 
 The base class owns the update: per layer, keep the highest-scoring active
-weights, then grow the highest-scoring connections among those inactive before
-the update. Subclasses only say how many weights change and how they score.
+weights, then grow the highest-scoring connections among all those not kept,
+just-dropped ones included (as google-research/rigl `rigl_tf2/mask_updaters.py`
+`generic_mask_update` and jaxpruner's `SET._update_masks` do). Subclasses only
+say how many weights change and how they score.
 """
+import dataclasses
 import math
 from typing import Dict, Optional, Tuple
 
@@ -11,6 +14,27 @@ import gin
 import tensorflow as tf
 
 from rigl_rl.sparsity import schedules
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerChange:
+  """What one update did to one layer.
+
+  Attributes:
+    active: active connections (the same before and after).
+    replaced: connections active now that were inactive before (each one
+      replaces a dropped one).
+    regrown: connections dropped and grown back in the same update; they
+      keep their weights and optimizer slots.
+  """
+  active: int
+  replaced: int
+  regrown: int
+
+  @property
+  def churn(self) -> float:
+    """Fraction of the active connections replaced."""
+    return self.replaced / max(self.active, 1)
 
 
 class MaskUpdater:
@@ -56,8 +80,11 @@ class MaskUpdater:
     raise NotImplementedError
 
   def update(self, t: int, sparse_network, optimizer, rng: tf.random.Generator,
-             grads: Optional[Dict[str, tf.Tensor]] = None) -> Dict[str, float]:
-    """Changes the masks of `sparse_network` for train step t.
+             grads: Optional[Dict[str, tf.Tensor]] = None
+             ) -> Dict[str, LayerChange]:
+    """Changes the masks of `sparse_network` at train step t.
+
+    Runs before the gradient step t (t = 0 is before the first one).
 
     Args:
       t: the train step.
@@ -67,9 +94,9 @@ class MaskUpdater:
       grads: layer name -> dense gradient, when `needs_gradients`.
 
     Returns:
-      layer name -> fraction of active connections replaced.
+      layer name -> what the update changed.
     """
-    churn = {}
+    changes = {}
     for index, layer in enumerate(sparse_network.layers):
       name = layer.layer.name
       mask = tf.reshape(layer.mask, [-1])
@@ -77,8 +104,8 @@ class MaskUpdater:
       n_active = int(tf.reduce_sum(mask))
       n_drop, n_grow = self.num_changes(t, n_active, n_total,
                                         sparse_network.sparsities[name])
-      churn[name] = n_grow / max(n_active, 1)
       if n_drop == 0 and n_grow == 0:
+        changes[name] = LayerChange(n_active, 0, 0)
         continue
       kernel = tf.reshape(layer.kernel, [-1])
       grad = None if grads is None else tf.reshape(grads[name], [-1])
@@ -89,12 +116,19 @@ class MaskUpdater:
           n_active - n_drop, rng)
       new_mask = keep
       if n_grow:
+        # Every connection not kept competes, the ones just dropped too.
         new_mask += _top_k_mask(
-            tf.where(active, neg_inf, self.grow_scores(kernel, grad, rng)),
+            tf.where(keep > 0, neg_inf, self.grow_scores(kernel, grad, rng)),
             n_grow, rng)
+      grown = (new_mask > 0) & ~(keep > 0)
+      regrown = int(tf.reduce_sum(tf.cast(grown & active, tf.int32)))
+      changes[name] = LayerChange(
+          active=int(tf.reduce_sum(new_mask)),
+          replaced=int(tf.reduce_sum(tf.cast(grown, tf.int32))) - regrown,
+          regrown=regrown)
       sparse_network.set_mask(index, tf.reshape(new_mask, layer.mask.shape),
                               optimizer)
-    return churn
+    return changes
 
 
 def _top_k_mask(scores: tf.Tensor, k: int,
@@ -142,10 +176,9 @@ class SET(MaskUpdater):
     return self.drop_fraction(self.window.progress(t))
 
   def num_changes(self, t, n_active, n_total, sparsity):
-    del sparsity
+    # The k dropped are among the candidates to grow, so k always fit.
+    del n_total, sparsity
     k = math.floor(self.amount(t) * n_active)
-    # Only connections inactive before the update can grow.
-    k = min(k, n_total - n_active)
     return k, k
 
   def grow_scores(self, kernel, grad, rng):

@@ -3,7 +3,9 @@
 Collecting and training run in one compiled function for many iterations per
 call, because each Python->TF call costs about as much as a small network's
 train step. Chunks stop exactly at the events handled in Python: mask updates,
-logging, evaluation, checkpoints and the end of the run.
+logging, evaluation, checkpoints and the end of the run. A mask update at
+train step t comes first in the chunk that starts at t, on the batch that
+gradient step t then trains on (t = 0 included), as in google-research/rigl.
 """
 import json
 import math
@@ -244,6 +246,26 @@ class Runner:
                   lambda time_step: self.bundle.random_action(time_step,
                                                               self.rng))
 
+  def _next_batch_in_graph(self, time_step):
+    """In graph: collects what the next train step needs, and its batch."""
+    explore = lambda time_step: self.bundle.collect_action(
+        time_step, self.env_steps, self.rng)
+    collect = lambda time_step, steps: self._collect(time_step, steps, explore)
+    return self.experience.batch(collect, time_step, self.rng)
+
+  def _train_on(self, experience):
+    """In graph: one train step on `experience`; its scalar losses."""
+    loss_info = self.bundle.agent.train(experience)
+    losses = {'loss': loss_info.loss}
+    losses.update({name: getattr(loss_info.extra, name)
+                   for name in self.bundle.logged_losses})
+    return losses
+
+  @tf.function
+  def _next_batch(self):
+    """The batch of the next train step (collected now, trained on later)."""
+    return self._next_batch_in_graph(self.env.current_time_step())[1]
+
   @tf.function
   def _train_chunk(self, iterations):
     """`iterations` train steps, each on a batch from the experience
@@ -256,17 +278,15 @@ class Runner:
     experience = self.experience.sample(self.experience.batch_size, self.rng)
     names = ('loss',) + tuple(self.bundle.logged_losses)
     losses = {name: tf.constant(0.0) for name in names}
-    explore = lambda time_step: self.bundle.collect_action(
-        time_step, self.env_steps, self.rng)
-    collect = lambda time_step, steps: self._collect(time_step, steps, explore)
     for _ in tf.range(iterations):
-      time_step, experience = self.experience.batch(collect, time_step,
-                                                    self.rng)
-      loss_info = self.bundle.agent.train(experience)
-      losses = {'loss': loss_info.loss}
-      losses.update({name: getattr(loss_info.extra, name)
-                     for name in self.bundle.logged_losses})
+      time_step, experience = self._next_batch_in_graph(time_step)
+      losses = self._train_on(experience)
     return losses, experience
+
+  @tf.function
+  def _train_step_on(self, experience):
+    """One train step on a batch `_next_batch` gave."""
+    return self._train_on(experience)
 
   @tf.function
   def _evaluate(self, episodes):
@@ -316,36 +336,40 @@ class Runner:
         for name, costs in self._layer_costs.items()
     }
 
-  def _update_masks(self, experience) -> None:
+  def _update_masks(self, due: Sequence[base.SparseTarget],
+                    experience) -> None:
+    """Updates the masks of `due` networks at this train step, before its
+    gradient step, on the batch that step trains on."""
     t = self.train_step
-    for target in self.bundle.sparse:
+    for target in due:
       network = target.network
-      network.set_pruning_step(t)
-      if network.updater.is_update_step(t):
-        if network.updater.needs_gradients:
-          grads = target.dense_gradients(experience)
-          self._train_flops.assign_add(flops.dense_gradient_extra_flops(
-              self.inference_flops()[network.name],
-              self._dense_flops[network.name], self.experience.batch_size))
-        else:
-          grads = None
-        churn = network.updater.update(t, network, target.optimizer, self.rng,
+      if network.updater.needs_gradients:
+        grads = target.dense_gradients(experience)
+        self._train_flops.assign_add(flops.dense_gradient_extra_flops(
+            self.inference_flops()[network.name],
+            self._dense_flops[network.name], self.experience.batch_size))
+      else:
+        grads = None
+      changes = network.updater.update(t, network, target.optimizer, self.rng,
                                        grads)
-        self._write_churn(network, churn)
+      self._write_mask_changes(network, changes)
 
-  def _write_churn(self, network, churn: Dict[str, float]) -> None:
-    """Logs the fraction of active connections the update replaced."""
+  def _write_mask_changes(self, network, changes) -> None:
+    """Logs the fraction of active connections each update replaced, and of
+    the grown connections those that were just dropped."""
     if self._train_writer is None:
       return
-    active = {layer.layer.name: float(tf.reduce_sum(layer.mask))
-              for layer in network.layers}
-    replaced = sum(churn[name] * active[name] for name in churn)
+    prefix = f'Diagnostics/{network.name}'
+    replaced = sum(change.replaced for change in changes.values())
+    regrown = sum(change.regrown for change in changes.values())
+    active = sum(change.active for change in changes.values())
     with self._train_writer.as_default(step=self.train_step):
-      for name, fraction in churn.items():
-        tf.summary.scalar(f'Diagnostics/{network.name}/mask_churn/{name}',
-                          fraction)
-      tf.summary.scalar(f'Diagnostics/{network.name}/mask_churn/total',
-                        replaced / max(sum(active.values()), 1.0))
+      for name, change in changes.items():
+        tf.summary.scalar(f'{prefix}/mask_churn/{name}', change.churn)
+      tf.summary.scalar(f'{prefix}/mask_churn/total', replaced / max(active, 1))
+      tf.summary.scalar(f'{prefix}/mask_replaced/total', replaced)
+      tf.summary.scalar(f'{prefix}/mask_regrown/total',
+                        regrown / max(regrown + replaced, 1))
 
   def _apply_baselines(self, experience) -> None:
     t = self.train_step
@@ -569,19 +593,32 @@ class Runner:
     return self.train_step >= self.total_train_steps
 
   def advance(self) -> None:
-    """Runs one compiled chunk up to the next event, then any mask updates."""
-    iterations = tf.constant(self._iterations_to_next_event())
+    """Runs any mask updates due now, then one compiled chunk up to the next
+    event."""
+    iterations = self._iterations_to_next_event()
     if int(self.env_steps.numpy()) < self.experience.initial_collect_steps:
-      self._collect_chunk(iterations)
+      self._collect_chunk(tf.constant(iterations))
       return
+    t = self.train_step
+    for target in self.bundle.sparse:
+      target.network.set_pruning_step(t)
+    due = [target for target in self.bundle.sparse
+           if target.network.updater.is_update_step(t)]
+    first = None
+    if due:
+      first = self._next_batch()
+      self._update_masks(due, first)
     # Masks only change between chunks, so the chunk's cost is known now.
     self._train_flops.assign_add(
-        int(iterations) * sum(
+        iterations * sum(
             flops.training_flops_per_step(value, self.experience.batch_size)
             for value in self.inference_flops().values()))
-    losses, experience = self._train_chunk(iterations)
+    if first is not None:
+      losses, experience = self._train_step_on(first), first
+      iterations -= 1
+    if iterations:
+      losses, experience = self._train_chunk(tf.constant(iterations))
     self._last_losses = {name: float(value) for name, value in losses.items()}
-    self._update_masks(experience)
     self._apply_baselines(experience)
     if self.diagnostics is not None and (
         self.diagnostics.is_due(self.train_step) or self.done):

@@ -10,6 +10,7 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
+from rigl_rl.networks import conv
 from tests import conftest
 
 
@@ -107,7 +108,7 @@ def test_mask_image_sums_conv_masks_over_space():
   assert image[0, :, 0, 0].tolist() == [1.0, 0.25, 0.0]
 
 
-def test_layer_outputs_of_a_sequential_network():
+def test_unit_activations_of_a_sequential_network():
   hidden = tf_keras.layers.Dense(2, activation='relu', name='hidden')
   output = tf_keras.layers.Dense(1, name='output')
   network = sequential.Sequential(
@@ -115,10 +116,41 @@ def test_layer_outputs_of_a_sequential_network():
   network.create_variables()
   hidden.set_weights([np.array([[1.0, -1.0], [1.0, 1.0]]), np.zeros(2)])
   output.set_weights([np.array([[2.0], [3.0]]), np.array([1.0])])
-  hidden_out, q = diagnostics.layer_outputs(network, tf.constant([[1.0, 2.0]]))
+  (unit,), q = diagnostics.unit_activations(network,
+                                            tf.constant([[1.0, 2.0]]))
   # relu([1 + 2, -1 + 2]) = [3, 1]; 2 * 3 + 3 * 1 + 1 = 10.
-  assert hidden_out.numpy().tolist() == [[3.0, 1.0]]
+  assert unit.layer is hidden and unit.consumer is output
+  assert unit.value.numpy().tolist() == [[3.0, 1.0]]
   assert q.numpy().tolist() == [[10.0]]
+
+
+def test_residual_units_are_scored_after_their_relu():
+  stem = tf_keras.layers.Conv2D(2, 1, name='stem')
+  conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
+  conv_1 = tf_keras.layers.Conv2D(2, 1, name='conv_1')
+  output = tf_keras.layers.Dense(1, name='output')
+  network = sequential.Sequential(
+      [stem, tf_keras.layers.MaxPool2D(2, 1),
+       conv.ResidualBlock(conv_0, conv_1), tf_keras.layers.ReLU(),
+       tf_keras.layers.Flatten(), output],
+      input_spec=tensor_spec.TensorSpec([3, 3, 2], tf.float32))
+  network.create_variables()
+  inputs = tf.random.normal([4, 3, 3, 2], seed=0)
+  units, q = diagnostics.unit_activations(network, inputs)
+  # The stem at the block's entry ReLU (after pooling), conv_0 after its
+  # ReLU, conv_1 at the final ReLU after the skip sum. Only conv_0's units
+  # have a consumer that silences them: the skip path bypasses the others.
+  assert [u.layer for u in units] == [stem, conv_0, conv_1]
+  assert [u.consumer for u in units] == [None, conv_1, None]
+  pooled = tf.nn.max_pool2d(stem(inputs), 2, 1, 'VALID')
+  hidden = tf.nn.relu(conv_0(tf.nn.relu(pooled)))
+  block = pooled + conv_1(hidden)
+  expected = [tf.nn.relu(pooled), hidden, tf.nn.relu(block)]
+  for unit, value in zip(units, expected):
+    np.testing.assert_allclose(unit.value.numpy(), value.numpy(), rtol=1e-5)
+  np.testing.assert_allclose(
+      q.numpy(), output(tf.reshape(tf.nn.relu(block), [4, -1])).numpy(),
+      rtol=1e-5)
 
 
 @pytest.mark.parametrize('bindings', [

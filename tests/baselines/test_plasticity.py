@@ -11,6 +11,7 @@ from rigl_rl.training.loop import Runner
 from rigl_rl.agents import base
 from rigl_rl.baselines import plasticity
 from rigl_rl.errors import ConfigError
+from rigl_rl.networks import conv
 from rigl_rl.sparsity import masking
 from tests import conftest
 
@@ -137,3 +138,61 @@ def test_baselines_run_in_the_loop(tmp_path, name, bindings, tag):
   runner = Runner(str(tmp_path / 'run'), verbose=False)
   assert runner.run() == 'finished'
   assert tag in conftest.event_tags(str(tmp_path / 'run' / 'train'))
+
+
+def _residual_trained():
+  """stem (1x1 conv, linear) -> residual block -> ReLU -> flatten -> output."""
+  stem = tf_keras.layers.Conv2D(2, 1, name='stem')
+  conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
+  conv_1 = tf_keras.layers.Conv2D(2, 1, name='conv_1')
+  output = tf_keras.layers.Dense(2, name='output')
+  network = sequential.Sequential(
+      [stem, conv.ResidualBlock(conv_0, conv_1, name='block'),
+       tf_keras.layers.ReLU(), tf_keras.layers.Flatten(), output],
+      input_spec=tensor_spec.TensorSpec([3, 3, 2], tf.float32))
+  network.create_variables()
+  stem.set_weights([np.eye(2, dtype=np.float32)[None, None], np.zeros(2)])
+  # conv_0's channel 1 is dead on non-negative inputs: no incoming weights
+  # and a negative bias.
+  conv_0.set_weights([np.array([[[[1.0, 0.0], [1.0, 0.0]]]], np.float32),
+                      np.array([0.0, -1.0], np.float32)])
+  conv_1.set_weights([np.full([1, 1, 2, 2], 2.0, np.float32), np.zeros(2)])
+  output.set_weights([np.ones([18, 2], np.float32), np.zeros(2)])
+  optimizer = tf_keras.optimizers.legacy.Adam(1e-3)
+  inputs = tf.concat([tf.ones([4, 3, 3, 1]), tf.zeros([4, 3, 3, 1])], -1)
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(network(inputs + 1.0)[0])  # Every slot non-zero.
+  grads = tape.gradient(loss, network.trainable_variables)
+  optimizer.apply_gradients(zip(grads, network.trainable_variables))
+  trained = base.TrainedNetwork(
+      name='q', network=network, optimizer=optimizer, per_example_loss=None,
+      inputs=lambda experience: experience, outputs_are_values=True)
+  return trained, (stem, conv_0, conv_1, output), inputs
+
+
+def test_redo_on_a_residual_block_recycles_only_what_it_can_silence():
+  trained, (stem, conv_0, conv_1, output), inputs = _residual_trained()
+  # On these inputs the stem's channel 1 (input channel 1 is zero) and
+  # conv_0's channel 1 are dormant. The stem's output also reaches conv_1's
+  # sum through the skip path, so ReDo leaves it; conv_0's channel 1 feeds
+  # conv_1 only: fresh incoming weights and bias, zero outgoing weights.
+  before = {l.name: [w.numpy().copy() for w in l.weights]
+            for l in (stem, conv_0, conv_1, output)}
+  logged = plasticity.ReDo(interval=10, threshold=0.1).apply(
+      trained, inputs, tf.random.Generator.from_seed(3))
+  assert logged == {'recycled_fraction': 1 / 2}
+  for layer in (stem, output):
+    for old, new in zip(before[layer.name], layer.weights):
+      np.testing.assert_array_equal(new.numpy(), old)
+  kernel, bias = conv_0.kernel.numpy(), conv_0.bias.numpy()
+  np.testing.assert_array_equal(kernel[..., 0], before['conv_0'][0][..., 0])
+  assert np.all(kernel[..., 1] != 0) and bias[1] == 0.0  # Initial bias.
+  assert bias[0] == before['conv_0'][1][0]
+  kernel_1 = conv_1.kernel.numpy()
+  assert np.all(kernel_1[:, :, 1, :] == 0)
+  np.testing.assert_array_equal(kernel_1[:, :, 0, :],
+                                before['conv_1'][0][:, :, 0, :])
+  for variable, where in ((conv_0.kernel, np.s_[..., 1]),
+                          (conv_1.kernel, np.s_[:, :, 1, :])):
+    for slot in masking.optimizer_slots(trained.optimizer, variable):
+      assert np.all(slot.numpy()[where] == 0)

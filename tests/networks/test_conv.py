@@ -65,17 +65,37 @@ def test_parameter_counts_by_hand(layers_fn, shape, expected, width):
   assert q_values.shape == (2, 6)
 
 
-def test_impala_reports_every_conv_output_to_the_diagnostics():
+def test_impala_units_are_scored_as_dopamine_labs_redo_records_them():
   spec = tensor_spec.BoundedTensorSpec((84, 84, 4), tf.uint8, 0, 255)
   network = build.sequential_network(
       conv.impala_resnet_layers(6, masking.wrap_layer), spec, 'q')
-  outputs = diagnostics.layer_outputs(network, tf.zeros((1, 84, 84, 4),
-                                                        tf.uint8))
-  layers = masking.maskable_layers(network)
-  assert len(layers) == len(outputs) == 3 * 5 + 2
-  for layer, output in zip(layers, outputs):
-    units = masking.inner_layer(layer).kernel.shape[-1]
-    assert output.shape[-1] == units
+  units, q = diagnostics.unit_activations(
+      network, tf.zeros((1, 84, 84, 4), tf.uint8))
+  names = [masking.inner_layer(u.layer).name for u in units]
+  # Per stack: the stack conv (at the first block's entry ReLU), each
+  # block's conv_0, and block 0's conv_1 (at block 1's entry). The last
+  # block's conv_1 of a stack feeds the next stack's conv without a ReLU;
+  # only the last stack's is scored, at the ReLU before the dense layer.
+  expected = []
+  for s in range(3):
+    expected += [f'stack_{s}_conv', f'stack_{s}_block_0_conv_0',
+                 f'stack_{s}_block_0_conv_1', f'stack_{s}_block_1_conv_0']
+  expected += ['stack_2_block_1_conv_1', 'hidden_0']
+  assert names == expected
+  # ReDo recycles the units whose outgoing weights silence them: each
+  # block's conv_0 (into conv_1) and the dense layer (into the output), as
+  # NeuronRecycler(network='resnet') does.
+  recyclable = {name: masking.inner_layer(u.consumer).name
+                for name, u in zip(names, units) if u.consumer is not None}
+  assert recyclable == {
+      **{f'stack_{s}_block_{b}_conv_0': f'stack_{s}_block_{b}_conv_1'
+         for s in range(3) for b in range(2)},
+      'hidden_0': 'output'}
+  for unit in units:
+    assert unit.value.shape[-1] == masking.inner_layer(
+        unit.layer).kernel.shape[-1]
+    assert float(tf.reduce_min(unit.value)) >= 0.0  # Post-ReLU.
+  assert q.shape == (1, 6)
 
 
 def test_minatar_erk_uses_the_full_conv_kernel_shape(minatar_rigl_run):
@@ -109,10 +129,14 @@ def test_conv_masks_stay_exact_after_rigl_updates(run, request):
     zeros = int(round(network.sparsities[layer.layer.name] * mask.size))
     assert int((mask == 0).sum()) == zeros  # RigL keeps every layer's count.
     assert not kernel[mask == 0].any()      # Stored weights exactly sparse.
-  for targets in network.target_layers:     # The target carries the masks.
+  # The hard-updated target keeps the masks of its last sync, exactly sparse
+  # under them, with each layer's count of zeros.
+  for targets in network.target_layers:
     for layer, target_layer in zip(network.layers, targets):
-      np.testing.assert_array_equal(layer.mask.numpy(),
-                                    target_layer.mask.numpy())
+      mask = target_layer.mask.numpy()
+      zeros = int(round(network.sparsities[layer.layer.name] * mask.size))
+      assert int((mask == 0).sum()) == zeros
+      assert not target_layer.kernel.numpy()[mask == 0].any()
   # The topology moved: more connections were active at some point than
   # are active now.
   assert network.ever_active_fraction() > 1 - network.target_sparsity

@@ -29,10 +29,23 @@ def test_next_update_step_walks_the_same_steps():
   assert window.next_update_step(45) is None
 
 
-def test_begin_zero_schedule_first_update_is_after_training_starts():
+def test_begin_zero_schedule_updates_before_the_first_train_step():
   window = schedules.UpdateSchedule(0.0, 0.8, 1000).bind(100_000)
-  # Updates are checked after each train step, so t = 0 never occurs.
+  # The update at t comes before gradient step t: t = 0 is the first one,
+  # as in google-research/rigl (is_update_iter(0) is true).
+  assert window.is_update_step(0)
   assert window.next_update_step(0) == 1000
+  assert [t for t in range(0, 3001) if window.is_update_step(t)] == [
+      0, 1000, 2000, 3000]
+
+
+def test_window_ends_at_the_last_train_step():
+  # 10 train steps are t = 0..9: an update at t = 10 would never happen.
+  window = schedules.UpdateSchedule(0.0, 1.0, 4).bind(10)
+  assert (window.begin_step, window.end_step) == (0, 9)
+  assert [t for t in range(0, 12) if window.is_update_step(t)] == [0, 4, 8, 9]
+  late = schedules.UpdateSchedule(0.95, 1.0, 4).bind(10)
+  assert (late.begin_step, late.end_step) == (9, 9)
 
 
 def test_cosine_drop_fraction_ends():

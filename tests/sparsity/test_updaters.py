@@ -25,14 +25,16 @@ def _model():
 class Setup:
   """An online and a target model, a sparse state and an Adam optimizer."""
 
-  def __init__(self, updater, target_sparsity=0.8, total_steps=100):
+  def __init__(self, updater, target_sparsity=0.8, total_steps=100,
+               soft_targets=False):
     tf.random.set_seed(0)
     self.online, self.target = _model(), _model()
-    self.target.set_weights(self.online.get_weights())
     config = sparsity.SparseTraining(
         updater=updater, sparsity=target_sparsity, distribution='uniform')
     self.net = config.attach('q', self.online, [self.target],
-                             np.random.default_rng(0))
+                             np.random.default_rng(0),
+                             soft_targets=soft_targets)
+    self.target.set_weights(self.online.get_weights())  # The agent's sync.
     updater.bind(total_steps)
     self.optimizer = tf_keras.optimizers.legacy.Adam(
         1e-2, gradient_transformers=[self.net.mask_gradients])
@@ -62,6 +64,10 @@ class Setup:
     return [(layer.mask.numpy().astype(bool), layer.kernel.numpy())
             for layer in self.net.layers]
 
+  def slots(self):
+    return [{name: self.optimizer.get_slot(layer.kernel, name).numpy()
+             for name in ('m', 'v')} for layer in self.net.layers]
+
   def update(self, t):
     updater = self.net.updater
     grads = self.dense_grads() if updater.needs_gradients else None
@@ -84,7 +90,7 @@ def _assert_exactly_sparse(setup):
     assert masked.size > 0 and np.all(masked == 0.0)
 
 
-def test_mask_init_places_exact_zero_counts_and_scales():
+def test_mask_init_places_exact_zero_counts():
   setup = Setup(sparsity.Static(), target_sparsity=0.8)
   for layer in setup.net.layers:
     mask = layer.mask.numpy()
@@ -109,54 +115,116 @@ def test_stored_weights_stay_exactly_sparse_after_train_steps():
     assert not np.allclose(kernel_before[mask], layer.kernel.numpy()[mask])
 
 
+@pytest.mark.parametrize('soft_targets', [False, True], ids=['hard', 'soft'])
 @pytest.mark.parametrize('make_updater', [_set, _rigl], ids=['set', 'rigl'])
-def test_update_invariants(make_updater):
-  setup = Setup(make_updater(0.5))
+def test_update_invariants(make_updater, soft_targets):
+  setup = Setup(make_updater(0.5), soft_targets=soft_targets)
   setup.train()
-  before = setup.snapshot()
-  churn, grads = setup.update(t=10)
-  for index, (layer, (old_mask, old_kernel)) in enumerate(
-      zip(setup.net.layers, before)):
+  before, slots_before = setup.snapshot(), setup.slots()
+  target_before = [layer.kernel.numpy() for layer in
+                   masking.sparse_layers(setup.target)]
+  changes, grads = setup.update(t=10)
+  regrown_total = 0
+  for index, (layer, (old_mask, old_kernel), old_slots) in enumerate(
+      zip(setup.net.layers, before, slots_before)):
+    change = changes[layer.layer.name]
     new_mask = layer.mask.numpy().astype(bool)
     n_active = int(old_mask.sum())
-    expected = min(math.floor(0.5 * n_active), old_mask.size - n_active)
+    k = math.floor(0.5 * n_active)
+    # The k smallest-magnitude active weights are dropped...
+    order = np.argsort(np.where(old_mask, np.abs(old_kernel), np.inf),
+                       axis=None)
+    candidates = np.zeros(old_mask.size, bool)
+    candidates[order[:k]] = True
+    candidates = candidates.reshape(old_mask.shape)
+    kept = old_mask & ~candidates
     dropped, grown = old_mask & ~new_mask, ~old_mask & new_mask
-    # Active count unchanged; k = floor(f * n_active) swapped.
-    assert int(new_mask.sum()) == n_active
-    assert int(dropped.sum()) == int(grown.sum()) == expected > 0
-    assert churn[layer.layer.name] == pytest.approx(expected / n_active)
-    # Drop set and grow set are disjoint, and grow only from inactive.
-    assert not np.any(dropped & grown)
-    assert not np.any(grown & old_mask)
-    # The smallest-magnitude active weights were dropped.
-    kept = old_mask & new_mask
-    assert np.abs(old_kernel[dropped]).max() <= np.abs(old_kernel[kept]).min()
-    # Grown weights start at 0 with zero Adam moments.
+    regrown = candidates & new_mask
+    # ...the rest stay, and k grow among every connection not kept, so some
+    # just-dropped ones come back. Active counts never change.
+    assert np.all(new_mask[kept]) and not np.any(dropped & ~candidates)
+    assert int(new_mask.sum()) == n_active == change.active
+    assert int(dropped.sum()) == int(grown.sum()) == change.replaced
+    assert change.replaced + change.regrown == k > 0
+    assert int(regrown.sum()) == change.regrown
+    regrown_total += change.regrown
+    assert change.churn == pytest.approx(change.replaced / n_active)
     kernel = layer.kernel.numpy()
+    # New connections start at 0 with zero Adam moments, dropped ones are
+    # zeroed with theirs, regrown ones keep their weights and moments.
     assert np.all(kernel[grown] == 0.0) and np.all(kernel[dropped] == 0.0)
+    np.testing.assert_array_equal(kernel[regrown], old_kernel[regrown])
+    np.testing.assert_array_equal(kernel[kept], old_kernel[kept])
     for slot_name in ('m', 'v'):
       slot = setup.optimizer.get_slot(layer.kernel, slot_name).numpy()
       assert np.all(slot[grown] == 0.0) and np.all(slot[dropped] == 0.0)
+      np.testing.assert_array_equal(slot[regrown | kept],
+                                    old_slots[slot_name][regrown | kept])
       assert np.any(slot[kept] != 0.0)
-    # The target carries the online mask and is exactly sparse under it.
     target = masking.sparse_layers(setup.target)[index]
-    np.testing.assert_array_equal(target.mask.numpy(), layer.mask.numpy())
-    assert np.all(target.kernel.numpy()[~new_mask] == 0.0)
+    if soft_targets:
+      # Soft-updated targets take the mask at once, exactly sparse under it.
+      np.testing.assert_array_equal(target.mask.numpy(), layer.mask.numpy())
+      assert np.all(target.kernel.numpy()[~new_mask] == 0.0)
+    else:
+      # Hard-updated targets keep the mask and weights of their last sync.
+      np.testing.assert_array_equal(target.mask.numpy().astype(bool),
+                                    old_mask)
+      np.testing.assert_array_equal(target.kernel.numpy(),
+                                    target_before[index])
     if grads is not None:
-      # RigL grows where the dense gradient is largest among the candidates.
+      # RigL grows where the dense gradient is largest among all the
+      # connections not kept, just-dropped ones included.
       magnitude = np.abs(grads[layer.layer.name].numpy())
-      not_grown = ~old_mask & ~new_mask
-      assert magnitude[grown].min() >= magnitude[not_grown].max()
+      assert magnitude[new_mask & ~kept].min() >= magnitude[~new_mask].max()
+  if grads is not None:
+    assert regrown_total > 0  # The check of regrown weights is not vacuous.
   setup.train()
   _assert_exactly_sparse(setup)
+
+
+def test_a_just_dropped_connection_with_the_largest_gradient_comes_back():
+  # One 2x3 kernel, 4 of 6 connections active, drop fraction 0.5: k = 2.
+  model = tf_keras.Sequential([masking.wrap_layer(
+      tf_keras.layers.Dense(3, use_bias=False, name='dense'))])
+  model.build((None, 2))
+  updater = _rigl(0.5)
+  net = sparsity.SparseTraining(updater=updater, sparsity=0.3,
+                                distribution='uniform').attach(
+                                    'q', model, [], np.random.default_rng(0))
+  updater.bind(100)
+  (layer,) = net.layers
+  net.install_masks([np.array([[1, 1, 1], [1, 0, 0]], np.float32)])
+  layer.kernel.assign([[0.9, -0.8, 0.1], [-0.05, 0.0, 0.0]])
+  optimizer = tf_keras.optimizers.legacy.Adam(
+      1e-2, gradient_transformers=[net.mask_gradients])
+  # A zero gradient creates Adam's slots without moving anything.
+  optimizer.apply_gradients([(tf.zeros([2, 3]), layer.kernel)])
+  m = optimizer.get_slot(layer.kernel, 'm')
+  v = optimizer.get_slot(layer.kernel, 'v')
+  m.assign([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0]])
+  v.assign([[5.0, 6.0, 7.0], [8.0, 0.0, 0.0]])
+  # 0.1 and -0.05 are the smallest active weights: both dropped. Among the
+  # four not kept, |grad| ranks (1, 0) = 5 > (1, 1) = 3 > (1, 2) = 1 > (0, 2):
+  # the just-dropped (1, 0) comes back and (1, 1) is new.
+  grads = {'dense': tf.constant([[0.2, 0.1, 0.5], [5.0, -3.0, 1.0]])}
+  changes = updater.update(0, net, optimizer, tf.random.Generator.from_seed(0),
+                           grads)
+  np.testing.assert_array_equal(layer.mask.numpy(), [[1, 1, 0], [1, 1, 0]])
+  np.testing.assert_allclose(layer.kernel.numpy(),
+                             [[0.9, -0.8, 0.0], [-0.05, 0.0, 0.0]])
+  np.testing.assert_array_equal(m.numpy(), [[1, 2, 0], [4, 0, 0]])
+  np.testing.assert_array_equal(v.numpy(), [[5, 6, 0], [8, 0, 0]])
+  assert changes['dense'] == sparsity.LayerChange(active=4, replaced=1,
+                                                  regrown=1)
 
 
 def test_update_outside_the_schedule_is_not_due():
   updater = _rigl()
   updater.bind(100)
-  # Checked after each train step, so t starts at 1.
-  assert [t for t in range(1, 101) if updater.is_update_step(t)] == [
-      10, 20, 30, 40, 50, 60, 70, 80]
+  # An update at t comes before gradient step t: t = 0 is the first.
+  assert [t for t in range(0, 101) if updater.is_update_step(t)] == [
+      0, 10, 20, 30, 40, 50, 60, 70, 80]
   assert not sparsity.Static().is_update_step(10)
 
 
