@@ -52,7 +52,8 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
                  f'{q}/mask/hidden_0', f'{q}/mask/hidden_1', f'{q}/mask/output'}
   if method in ('prune', 'set', 'rigl'):  # Static never updates its masks.
     expected |= {f'{q}/mask_churn/hidden_0', f'{q}/mask_churn/hidden_1',
-                 f'{q}/mask_churn/output', f'{q}/mask_churn/total'}
+                 f'{q}/mask_churn/output', f'{q}/mask_churn/total',
+                 f'{q}/mask_replaced/total', f'{q}/mask_regrown/total'}
   assert train_tags == expected
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
@@ -75,14 +76,14 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
       not tag.endswith('gradient_correlation')}
   # FLOPs: 2 per active weight, 1 per bias (130 of them); a train step is
   # 3 forward passes for each of the 32 examples; RigL adds the dense
-  # gradient at each of its 5 updates (train steps 50, 100, ..., 240).
+  # gradient at each of its 6 updates (train steps 0, 50, ..., 200, 240).
   flops = results['flops']
   weights = results['active_params'] - 130
   assert flops['inference'] == {'q': 2 * weights + 130}
   if method in ('dense', 'static'):
     assert flops['train_total'] == 300 * 3 * 32 * (2 * weights + 130)
   if method == 'rigl':
-    extra = 5 * 32 * 2 * (total - 130 - weights)
+    extra = 6 * 32 * 2 * (total - 130 - weights)
     assert flops['train_total'] == 300 * 3 * 32 * (2 * weights + 130) + extra
   if method == 'prune':  # Dense at first: more than the final network costs.
     assert flops['train_total'] > 300 * 3 * 32 * (2 * weights + 130)

@@ -21,7 +21,8 @@ class LayerChange:
   """What one update did to one layer.
 
   Attributes:
-    active: active connections (the same before and after).
+    active: active connections after the update (as many as before, but
+      for pruning).
     replaced: connections active now that were inactive before (each one
       replaces a dropped one).
     regrown: connections dropped and grown back in the same update; they
