@@ -177,8 +177,11 @@ class SET(MaskUpdater):
     return self.drop_fraction(self.window.progress(t))
 
   def num_changes(self, t, n_active, n_total, sparsity):
+    del sparsity
+    if n_active == n_total:
+      # A dense layer can only grow back what it drops: nothing changes.
+      return 0, 0
     # The k dropped are among the candidates to grow, so k always fit.
-    del n_total, sparsity
     k = math.floor(self.amount(t) * n_active)
     return k, k
 

@@ -295,3 +295,24 @@ def test_conv_layers_are_masked_and_updated_like_dense_ones():
   assert not np.array_equal(conv.mask.numpy(), before[0])
   for layer in net.layers:
     assert np.all(layer.kernel.numpy()[layer.mask.numpy() == 0] == 0.0)
+
+
+@pytest.mark.parametrize('make_updater', [_set, _rigl], ids=['set', 'rigl'])
+def test_a_dense_layer_is_left_as_it_is(make_updater):
+  updater = make_updater(0.5)
+  model = _model()
+  net = sparsity.SparseTraining(
+      updater=updater, sparsity=0.8, distribution='uniform',
+      dense_layers=['output']).attach('q', model, [], np.random.default_rng(0))
+  updater.bind(100)
+  output = net.layers[-1]
+  kernel = output.kernel.numpy()
+  grads = {layer.layer.name: tf.ones(layer.kernel.shape)
+           for layer in net.layers}
+  changes = updater.update(0, net, None, tf.random.Generator.from_seed(0),
+                           grads)
+  assert changes['output'] == sparsity.LayerChange(active=kernel.size,
+                                                   replaced=0, regrown=0)
+  assert np.all(output.mask.numpy() == 1.0)
+  np.testing.assert_array_equal(output.kernel.numpy(), kernel)
+  assert changes['hidden_0'].replaced + changes['hidden_0'].regrown > 0
