@@ -155,7 +155,8 @@ def unit_activations(network: tf.Module, inputs
     inputs: what the network is called on.
 
   Returns:
-    (the scored units in layer order, the network's output).
+    (the scored units in layer order, the output of the last maskable
+    layer, e.g. the Q-values).
   """
   layers = getattr(network, 'layers', None)
   if layers is None:
@@ -166,7 +167,7 @@ def unit_activations(network: tf.Module, inputs
   scored: List[UnitActivation] = []
   awaiting: List[UnitActivation] = []  # Their consumer is the next layer.
   pending = None  # (linear layer, whether it can have a consumer)
-  x = inputs
+  x = output = inputs
   for layer in layers:
     if hasattr(layer, 'call_with_activations'):
       # The skip path carries the block's input past its convs.
@@ -188,13 +189,14 @@ def unit_activations(network: tf.Module, inputs
         activation.consumer = layer
       awaiting, pending = [], None
       if id(layer) not in hidden:
+        output = x
         continue
       if _has_relu(layer):
         scored.append(UnitActivation(layer, x))
         awaiting.append(scored[-1])
       else:
         pending = (layer, True)
-  return scored, x
+  return scored, output
 
 
 @gin.configurable

@@ -124,6 +124,18 @@ def test_unit_activations_of_a_sequential_network():
   assert q.numpy().tolist() == [[10.0]]
 
 
+def test_the_values_are_the_output_layer_s_before_any_reshape():
+  output = tf_keras.layers.Dense(1, name='output')
+  network = sequential.Sequential(
+      [tf_keras.layers.Dense(3, activation='relu', name='hidden'), output,
+       tf_keras.layers.Lambda(lambda q: tf.squeeze(q, -1))],
+      input_spec=tensor_spec.TensorSpec([2], tf.float32))
+  network.create_variables()
+  units, values = diagnostics.unit_activations(network, tf.ones([4, 2]))
+  assert len(units) == 1 and units[0].consumer is output
+  assert values.shape == (4, 1)  # A SAC critic's Q(s, a) before its squeeze.
+
+
 def test_residual_units_are_scored_after_their_relu():
   stem = tf_keras.layers.Conv2D(2, 1, name='stem')
   conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
