@@ -156,6 +156,31 @@ def event_tags(directory):
   return tags
 
 
+def residual_network(output_units, pool=False):
+  """stem (1x1 conv, linear) [-> max pool] -> residual block (two 1x1 convs)
+  -> ReLU -> flatten -> output, on [3, 3, 2] inputs.
+
+  Returns:
+    The built network and its (stem, conv_0, conv_1, output) layers.
+  """
+  # pylint: disable=g-import-not-at-top
+  import tf_keras
+  from tf_agents.networks import sequential
+  from tf_agents.specs import tensor_spec
+  from rigl_rl.networks import conv
+  stem = tf_keras.layers.Conv2D(2, 1, name='stem')
+  conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
+  conv_1 = tf_keras.layers.Conv2D(2, 1, name='conv_1')
+  output = tf_keras.layers.Dense(output_units, name='output')
+  network = sequential.Sequential(
+      [stem] + ([tf_keras.layers.MaxPool2D(2, 1)] if pool else []) +
+      [conv.ResidualBlock(conv_0, conv_1, name='block'),
+       tf_keras.layers.ReLU(), tf_keras.layers.Flatten(), output],
+      input_spec=tensor_spec.TensorSpec([3, 3, 2], tf.float32))
+  network.create_variables()
+  return network, (stem, conv_0, conv_1, output)
+
+
 @pytest.fixture(scope='session')
 def minatar_rigl_run(tmp_path_factory):
   """A finished RigL smoke run on MinAtar Breakout (shared by test files)."""

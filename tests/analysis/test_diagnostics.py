@@ -10,7 +10,6 @@ from rigl_rl import config
 from rigl_rl.training.loop import Runner
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
-from rigl_rl.networks import conv
 from tests import conftest
 
 
@@ -137,16 +136,8 @@ def test_the_values_are_the_output_layer_s_before_any_reshape():
 
 
 def test_residual_units_are_scored_after_their_relu():
-  stem = tf_keras.layers.Conv2D(2, 1, name='stem')
-  conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
-  conv_1 = tf_keras.layers.Conv2D(2, 1, name='conv_1')
-  output = tf_keras.layers.Dense(1, name='output')
-  network = sequential.Sequential(
-      [stem, tf_keras.layers.MaxPool2D(2, 1),
-       conv.ResidualBlock(conv_0, conv_1), tf_keras.layers.ReLU(),
-       tf_keras.layers.Flatten(), output],
-      input_spec=tensor_spec.TensorSpec([3, 3, 2], tf.float32))
-  network.create_variables()
+  network, (stem, conv_0, conv_1, output) = conftest.residual_network(
+      1, pool=True)
   inputs = tf.random.normal([4, 3, 3, 2], seed=0)
   units, q = diagnostics.unit_activations(network, inputs)
   # The stem at the block's entry ReLU (after pooling), conv_0 after its

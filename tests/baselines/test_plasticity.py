@@ -11,7 +11,6 @@ from rigl_rl.training.loop import Runner
 from rigl_rl.agents import base
 from rigl_rl.baselines import plasticity
 from rigl_rl.errors import ConfigError
-from rigl_rl.networks import conv
 from rigl_rl.sparsity import masking
 from tests import conftest
 
@@ -141,16 +140,8 @@ def test_baselines_run_in_the_loop(tmp_path, name, bindings, tag):
 
 
 def _residual_trained():
-  """stem (1x1 conv, linear) -> residual block -> ReLU -> flatten -> output."""
-  stem = tf_keras.layers.Conv2D(2, 1, name='stem')
-  conv_0 = tf_keras.layers.Conv2D(2, 1, name='conv_0')
-  conv_1 = tf_keras.layers.Conv2D(2, 1, name='conv_1')
-  output = tf_keras.layers.Dense(2, name='output')
-  network = sequential.Sequential(
-      [stem, conv.ResidualBlock(conv_0, conv_1, name='block'),
-       tf_keras.layers.ReLU(), tf_keras.layers.Flatten(), output],
-      input_spec=tensor_spec.TensorSpec([3, 3, 2], tf.float32))
-  network.create_variables()
+  """conftest.residual_network with weights set by hand, after one Adam step."""
+  network, (stem, conv_0, conv_1, output) = conftest.residual_network(2)
   stem.set_weights([np.eye(2, dtype=np.float32)[None, None], np.zeros(2)])
   # conv_0's channel 1 is dead on non-negative inputs: no incoming weights
   # and a negative bias.
