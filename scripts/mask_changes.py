@@ -42,7 +42,7 @@ def main(argv):
   churn_tags = sorted(t for t in tags if t.endswith('/mask_churn/total'))
   if not churn_tags:
     raise SystemExit(f'error: {FLAGS.root_dir} logged no mask updates '
-                     '(a dense, static or pruning run, or no train/ logs)')
+                     '(a dense or static run, or no train/ logs)')
   for tag in churn_tags:
     network = tag.split('/')[1]
     replaced = _by_step(events, f'Diagnostics/{network}/mask_replaced/total',

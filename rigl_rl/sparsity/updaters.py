@@ -121,12 +121,11 @@ class MaskUpdater:
         new_mask += _top_k_mask(
             tf.where(keep > 0, neg_inf, self.grow_scores(kernel, grad, rng)),
             n_grow, rng)
-      grown = (new_mask > 0) & ~(keep > 0)
-      regrown = int(tf.reduce_sum(tf.cast(grown & active, tf.int32)))
+      now = new_mask > 0
+      count = lambda where: int(tf.reduce_sum(tf.cast(where, tf.int32)))
       changes[name] = LayerChange(
-          active=int(tf.reduce_sum(new_mask)),
-          replaced=int(tf.reduce_sum(tf.cast(grown, tf.int32))) - regrown,
-          regrown=regrown)
+          active=count(now), replaced=count(now & ~active),
+          regrown=count(now & active & ~(keep > 0)))
       sparse_network.set_mask(index, tf.reshape(new_mask, layer.mask.shape),
                               optimizer)
     return changes
