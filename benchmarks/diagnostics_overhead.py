@@ -65,7 +65,7 @@ def main(argv):
         runner.advance()
       per_step = (time.perf_counter() - start) / FLAGS.steps
       runner = watched[method]
-      networks = [target.network for target in runner.bundle.sparse]
+      networks = list(runner.bundle.sparse)
       times = []
       for _ in range(FLAGS.repeats):
         start = time.perf_counter()

@@ -31,8 +31,7 @@ def main(argv):
                  [f'SparseTraining.initializer = {initializer}'])
     with tempfile.TemporaryDirectory() as root:
       runner = Runner(root, verbose=False)
-      for target in runner.bundle.sparse:
-        network = target.network
+      for network in runner.bundle.sparse:
         stds = {layer.layer.name: float(np.std(
                     layer.kernel.numpy()[layer.mask.numpy() > 0]))
                 for layer in network.layers}

@@ -3,7 +3,6 @@ import dataclasses
 from typing import Callable, Dict, List, Optional, Sequence
 
 import tensorflow as tf
-import tf_keras
 from tf_agents.agents import tf_agent
 
 from rigl_rl.errors import ConfigError
@@ -27,20 +26,6 @@ def require_discrete(action_spec, agent: str) -> int:
   return int(action_spec.maximum - action_spec.minimum + 1)
 
 
-def masked_adam(learning_rate: float, sparse_networks, **adam_kwargs):
-  """Adam whose gradients of masked kernel entries are zeroed first.
-
-  Args:
-    learning_rate: the learning rate.
-    sparse_networks: the `SparseNetwork`s of the variables it trains.
-    **adam_kwargs: other arguments of the (legacy Keras) Adam optimizer.
-  """
-  return tf_keras.optimizers.legacy.Adam(
-      learning_rate,
-      gradient_transformers=[s.mask_gradients for s in sparse_networks],
-      **adam_kwargs)
-
-
 def stateless_seed(rng: tf.random.Generator) -> tf.Tensor:
   """A seed for TFP's stateless sampling, drawn from the run's generator."""
   return tf.cast(rng.make_seeds(1)[:, 0], tf.int32)
@@ -54,24 +39,40 @@ def require_continuous(action_spec, agent: str) -> None:
                       'gin files')
 
 
-@dataclasses.dataclass
-class SparseTarget:
-  """A sparse network with what its updater needs to change the masks."""
-  network: masking.SparseNetwork
-  optimizer: object  # The optimizer whose slots are reset at mask updates.
-  loss_fn: Callable[[object], tf.Tensor]  # experience -> gradient source.
+def uniform_policy(action_spec) -> ActFn:
+  """Uniform random actions of a discrete or box spec (the initial collect)."""
+  if action_spec.dtype.is_integer:
+    low, high = int(action_spec.minimum), int(action_spec.maximum) + 1
+    return lambda time_step, rng: rng.uniform(
+        tf.shape(time_step.step_type)[0:1], low, high, dtype=action_spec.dtype)
+  low = tf.constant(action_spec.minimum, tf.float32) * tf.ones(
+      action_spec.shape)
+  high = tf.constant(action_spec.maximum, tf.float32) * tf.ones(
+      action_spec.shape)
+  return lambda time_step, rng: rng.uniform(
+      tf.concat([tf.shape(time_step.step_type)[0:1], action_spec.shape], 0),
+      low, high)
 
-  def dense_gradients(self, experience) -> Dict[str, tf.Tensor]:
-    """layer name -> gradient of the loss for every kernel entry.
 
-    Masked entries are stored as exact zeros and the forward pass reads the
-    stored kernel, so this is the dense gradient RigL grows by.
-    """
-    layers = self.network.layers
-    with tf.GradientTape() as tape:
-      loss = self.loss_fn(experience)
-    grads = tape.gradient(loss, [layer.kernel for layer in layers])
-    return {layer.layer.name: grad for layer, grad in zip(layers, grads)}
+def epsilon_greedy(q_values: Callable[[tf.Tensor], tf.Tensor],
+                   action_spec) -> Callable:
+  """(time_step, epsilon, rng) -> epsilon-greedy actions of a Q-function."""
+  uniform = uniform_policy(action_spec)
+
+  def act(time_step, epsilon, rng):
+    greedy = tf.argmax(q_values(time_step.observation), axis=-1,
+                       output_type=action_spec.dtype)
+    explore = rng.uniform(tf.shape(time_step.step_type)[0:1]) < epsilon
+    return tf.where(explore, uniform(time_step, rng), greedy)
+
+  return act
+
+
+def sampling_policy(distribution: Callable[[tf.Tensor], object]) -> CollectFn:
+  """Collects by sampling a policy's action distribution, seeded by the
+  run's generator."""
+  return lambda time_step, env_step, rng: distribution(
+      time_step.observation).sample(seed=stateless_seed(rng))
 
 
 @dataclasses.dataclass
@@ -103,7 +104,8 @@ class AgentBundle:
     agent: the TF-Agents agent; `agent.train(experience)` does one step.
     algorithm: 'dqn', 'sac' or 'ppo', for results.json.
     trained: every network the agent trains.
-    sparse: one entry per sparse network; empty for a dense agent.
+    sparse: the sparse state of each sparse network; empty for a dense
+      agent.
     collect_action: exploration policy used while collecting.
     eval_action: evaluation policy.
     random_action: uniform policy for the initial collect.
@@ -115,7 +117,7 @@ class AgentBundle:
   agent: tf_agent.TFAgent
   algorithm: str
   trained: List[TrainedNetwork]
-  sparse: List[SparseTarget]
+  sparse: List[masking.SparseNetwork]
   collect_action: CollectFn
   eval_action: ActFn
   random_action: ActFn
@@ -125,7 +127,7 @@ class AgentBundle:
   @property
   def method(self) -> str:
     """The sparse-training method, or 'dense' when nothing is masked."""
-    methods = {target.network.method for target in self.sparse}
+    methods = {network.method for network in self.sparse}
     return '+'.join(sorted(methods)) if methods else 'dense'
 
   @property
@@ -135,7 +137,7 @@ class AgentBundle:
 
   def param_counts(self) -> Dict[str, tuple]:
     """name -> (active, total) trainable parameters of each online network."""
-    by_network = {target.network.network: target.network for target in self.sparse}
+    by_network = {sparse.network: sparse for sparse in self.sparse}
     return {
         name: masking.count_params(network, by_network.get(network))
         for name, network in self.networks.items()

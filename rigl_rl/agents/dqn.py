@@ -1,17 +1,17 @@
 """DQN through TF-Agents' DqnAgent, with an optionally sparse Q-network."""
 
 import gin
-import numpy as np
 import tensorflow as tf
 import tf_keras
 from tf_agents.agents.dqn import dqn_agent as tfa_dqn
 from tf_agents.utils import common
 
 from rigl_rl.agents import base
+from rigl_rl.agents import losses
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import build
 from rigl_rl.networks import mlp
-from rigl_rl.sparsity import masking
+from rigl_rl.sparsity.sparsifier import Sparsifier
 
 _TD_LOSSES = {
     'huber': common.element_wise_huber_loss,
@@ -61,9 +61,9 @@ def dqn_agent(time_step_spec,
     raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
                       f'got {td_loss!r}')
   num_actions = base.require_discrete(action_spec, 'dqn_agent')
-  wrap = masking.layer_wrapper(sparse)
+  element_loss = _TD_LOSSES[td_loss]
 
-  def make_q_network(name):
+  def make_q_network(wrap, name):
     return build.sequential_network(
         network_fn(
             num_actions, wrap,
@@ -73,73 +73,31 @@ def dqn_agent(time_step_spec,
             output_bias_initializer=tf_keras.initializers.Constant(-0.2)),
         time_step_spec.observation, name)
 
-  q_network = make_q_network('QNetwork')
-  target_network = make_q_network('TargetQNetwork')
-  sparse_networks = []
-  sparse_targets = []
-  if sparse is not None:
-    sparse_q = sparse.attach('q', q_network, [target_network],
-                             np.random.default_rng(seed),
-                             soft_targets=target_update_tau < 1.0)
-    sparse_networks.append(sparse_q)
-  optimizer = base.masked_adam(learning_rate, sparse_networks,
-                               epsilon=adam_epsilon)
+  sparsifier = Sparsifier(seed)
+  q_network, (target_network,) = sparsifier.build(
+      'q', sparse, make_q_network, 'QNetwork', ['TargetQNetwork'],
+      soft_targets=target_update_tau < 1.0)
+  optimizer = sparsifier.optimizer([q_network], learning_rate=learning_rate,
+                                   epsilon=adam_epsilon)
   agent = tfa_dqn.DqnAgent(
       time_step_spec,
       action_spec,
       q_network=q_network,
       target_q_network=target_network,
       optimizer=optimizer,
-      td_errors_loss_fn=_TD_LOSSES[td_loss],
+      td_errors_loss_fn=element_loss,
       gamma=gamma,
       target_update_period=target_update_period,
       target_update_tau=target_update_tau,
       train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
   agent.initialize()
-
-  def per_example_loss(experience):
-    # DqnAgent's loss before it averages over the batch (replayed starts are
-    # never LAST, so no example is masked out).
-    q_values, _ = q_network(experience.time_step.observation, training=False)
-    q = tf.gather(q_values, experience.action_step.action, batch_dims=1)
-    next_step = experience.next_time_step
-    next_q, _ = target_network(next_step.observation, training=False)
-    targets = tf.stop_gradient(
-        next_step.reward +
-        gamma * next_step.discount * tf.reduce_max(next_q, axis=-1))
-    return _TD_LOSSES[td_loss](targets, q)
-
-  if sparse is not None:
-    # Not agent.loss(): TF-Agents' public loss() discounts with gamma = 1.0;
-    # only its train step passes the agent's gamma.
-    sparse_targets.append(
-        base.SparseTarget(
-            sparse_q, optimizer,
-            lambda experience: (tf.reduce_mean(per_example_loss(experience)) +
-                                tf.add_n(q_network.losses or [0.0]))))
-
-  def greedy(time_step):
-    q_values, _ = q_network(
-        time_step.observation, step_type=time_step.step_type, training=False)
-    return tf.argmax(q_values, axis=-1, output_type=tf.int64)
-
-  def random_action(time_step, rng):
-    batch = tf.shape(time_step.step_type)[0:1]
-    return rng.uniform(batch, 0, num_actions, dtype=tf.int64)
-
-  def epsilon_greedy(time_step, epsilon, rng):
-    batch = tf.shape(time_step.step_type)[0:1]
-    explore = rng.uniform(batch) < epsilon
-    return tf.where(explore, random_action(time_step, rng), greedy(time_step))
+  act = base.epsilon_greedy(lambda observation: q_network(
+      observation, training=False)[0], action_spec)
 
   def collect_action(time_step, env_step, rng):
     progress = tf.minimum(
         tf.cast(env_step, tf.float32) / float(epsilon_decay_steps), 1.0)
-    epsilon = 1.0 - (1.0 - epsilon_final) * progress
-    return epsilon_greedy(time_step, epsilon, rng)
-
-  def eval_action(time_step, rng):
-    return epsilon_greedy(time_step, eval_epsilon, rng)
+    return act(time_step, 1.0 - (1.0 - epsilon_final) * progress, rng)
 
   return base.AgentBundle(
       agent=agent,
@@ -149,11 +107,12 @@ def dqn_agent(time_step_spec,
               name='q',
               network=q_network,
               optimizer=optimizer,
-              per_example_loss=per_example_loss,
+              per_example_loss=lambda experience: losses.td_loss(
+                  q_network, target_network, experience, gamma, element_loss),
               inputs=lambda experience: experience.time_step.observation,
               outputs_are_values=True)
       ],
-      sparse=sparse_targets,
+      sparse=sparsifier.networks,
       collect_action=collect_action,
-      eval_action=eval_action,
-      random_action=random_action)
+      eval_action=lambda time_step, rng: act(time_step, eval_epsilon, rng),
+      random_action=base.uniform_policy(action_spec))

@@ -10,7 +10,6 @@ when, as in this loop, an episode's last step is followed directly by the
 next episode's first.
 """
 import gin
-import numpy as np
 import tensorflow as tf
 import tf_keras
 from tf_agents.agents.ppo import ppo_clip_agent
@@ -19,42 +18,11 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from rigl_rl.agents import base
+from rigl_rl.agents import losses
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import actor_critic
 from rigl_rl.networks import mlp
-from rigl_rl.sparsity import masking
-
-
-def generalized_advantages(rewards, values, next_values, discounts,
-                           episode_ends, gamma: float, lambda_: float):
-  """GAE (Schulman et al. 2016) over one rollout in collection order.
-
-  Args:
-    rewards: [T] rewards r_t.
-    values: [T] V(s_t).
-    next_values: [T] V(s_{t+1}) of each transition's own next state.
-    discounts: [T] 0 where the episode terminated, else 1 (truncation too).
-    episode_ends: [T] True where s_{t+1} was the episode's last state.
-    gamma: discount factor.
-    lambda_: GAE lambda.
-
-  Returns:
-    [T] advantages A_t = delta_t + gamma * lambda * A_{t+1}, where the sum
-    stops at episode ends and at the end of the rollout, and
-    delta_t = r_t + gamma * discount_t * V(s_{t+1}) - V(s_t).
-  """
-  deltas = rewards + gamma * discounts * next_values - values
-  carry = gamma * lambda_ * (1.0 - tf.cast(episode_ends, tf.float32))
-  advantages = tf.scan(
-      lambda later, elements: elements[0] + elements[1] * later,
-      (deltas, carry), initializer=tf.constant(0.0), reverse=True)
-  return advantages
-
-
-def _normalize(advantages):
-  # As PPOAgent does with each minibatch before the clipped objective.
-  mean, variance = tf.nn.moments(advantages, axes=[0])
-  return (advantages - mean) / tf.sqrt(variance + 1e-8)
+from rigl_rl.sparsity.sparsifier import Sparsifier
 
 
 @gin.configurable
@@ -107,36 +75,36 @@ def ppo_agent(time_step_spec,
     ConfigError: if the networks carry Keras weight decay.
   """
   observation_spec = time_step_spec.observation
-  discrete = action_spec.dtype.is_integer
   head_init = tf_keras.initializers.VarianceScaling(scale=0.1)
-  actor_wrap = masking.layer_wrapper(actor_sparse)
-  if discrete:
-    num_actions = base.require_discrete(action_spec, 'ppo_agent')
-    actor = actor_critic.categorical_actor(
-        observation_spec,
-        actor_network_fn(num_actions, actor_wrap,
-                         output_kernel_initializer=head_init))
-  else:
+
+  def make_actor(wrap, name):
+    del name
+    if action_spec.dtype.is_integer:
+      return actor_critic.categorical_actor(
+          observation_spec,
+          actor_network_fn(base.require_discrete(action_spec, 'ppo_agent'),
+                           wrap, output_kernel_initializer=head_init))
     base.require_continuous(action_spec, 'ppo_agent')
-    actor = actor_critic.gaussian_actor(
+    return actor_critic.gaussian_actor(
         observation_spec, action_spec,
-        actor_network_fn(int(action_spec.shape[0]), actor_wrap,
+        actor_network_fn(int(action_spec.shape[0]), wrap,
                          output_kernel_initializer=head_init),
         initial_std=initial_std)
-  value_net = actor_critic.value_network(
-      observation_spec,
-      value_network_fn(1, masking.layer_wrapper(value_sparse)))
+
+  def make_value(wrap, name):
+    del name
+    return actor_critic.value_network(observation_spec,
+                                      value_network_fn(1, wrap))
+
+  sparsifier = Sparsifier(seed)
+  actor, _ = sparsifier.build('actor', actor_sparse, make_actor)
+  value_net, _ = sparsifier.build('value', value_sparse, make_value)
   if actor.losses or value_net.losses:
     raise ConfigError('PPO applies weight decay through ppo_agent.weight_decay '
                       '(PPOAgent ignores Keras regularisers); set '
                       'mlp_layers.weight_decay = 0')
-  mask_rng = np.random.default_rng(seed)
-  sparse = []
-  if actor_sparse is not None:
-    sparse.append(actor_sparse.attach('actor', actor, [], mask_rng))
-  if value_sparse is not None:
-    sparse.append(value_sparse.attach('value', value_net, [], mask_rng))
-  optimizer = base.masked_adam(learning_rate, sparse)
+  optimizer = sparsifier.optimizer([actor, value_net],
+                                   learning_rate=learning_rate)
   agent = ppo_clip_agent.PPOClipAgent(
       time_step_spec,
       action_spec,
@@ -161,16 +129,10 @@ def ppo_agent(time_step_spec,
       train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
   agent.initialize()
   normalizer = agent._observation_normalizer  # pylint: disable=protected-access
-
-  def observe(observation):
-    # What PPOPolicy feeds its networks.
-    return normalizer.normalize(observation) if normalizer else observation
-
-  def policy(observation):
-    return actor(observe(observation), training=False)[0]
-
-  def value(observation):
-    return value_net(observe(observation), training=False)[0]
+  # What PPOPolicy feeds its networks.
+  observe = normalizer.normalize if normalizer else lambda x: x
+  policy = lambda observation: actor(observe(observation), training=False)[0]
+  value = lambda observation: value_net(observe(observation), training=False)[0]
 
   def prepare_rollout(rollout):
     observation = rollout.time_step.observation
@@ -178,7 +140,7 @@ def ppo_agent(time_step_spec,
     if normalizer:
       agent.update_observation_normalizer(observation)
     values = value(observation)
-    advantages = generalized_advantages(
+    advantages = losses.generalized_advantages(
         next_step.reward, values, value(next_step.observation),
         next_step.discount, next_step.step_type == ts.StepType.LAST, gamma,
         lambda_value)
@@ -199,90 +161,41 @@ def ppo_agent(time_step_spec,
     # PPOAgent trains on [batch, time] sequences: time 1.
     return tf.nest.map_structure(lambda t: t[:, None], batch)
 
-  def flat(experience):
-    return tf.nest.map_structure(lambda t: t[:, 0], experience)
-
-  def time_steps_of(experience):
-    return ts.TimeStep(experience.step_type, experience.reward,
-                       experience.discount, experience.observation)
-
-  def actor_terms(experience):
-    """(time steps, actions, current and collect-time distributions)."""
-    experience = flat(experience)
-    current = policy(experience.observation)
-    collected = current.copy(**experience.policy_info['dist_params'])
-    return experience, time_steps_of(experience), current, collected
+  flat = lambda experience: tf.nest.map_structure(lambda t: t[:, 0],
+                                                  experience)
 
   def actor_example_loss(experience):
-    experience, _, current, collected = actor_terms(experience)
-    action = experience.action
-    ratio = tf.exp(current.log_prob(action) - collected.log_prob(action))
-    advantage = experience.policy_info['advantage']
-    clipped = tf.clip_by_value(ratio, 1 - importance_ratio_clipping,
-                               1 + importance_ratio_clipping)
-    return -tf.minimum(ratio * advantage, clipped * advantage)
+    experience = flat(experience)
+    current = policy(experience.observation)
+    return losses.ppo_actor_loss(
+        current, current.copy(**experience.policy_info['dist_params']),
+        experience.action, experience.policy_info['advantage'],
+        importance_ratio_clipping)
 
   def value_example_loss(experience):
     experience = flat(experience)
-    return value_pred_loss_coef * tf.math.squared_difference(
-        experience.policy_info['return'], value(experience.observation))
+    return losses.ppo_value_loss(value(experience.observation),
+                                 experience.policy_info['return'],
+                                 value_pred_loss_coef)
 
-  def actor_training_loss(experience):
-    experience, time_steps, current, collected = actor_terms(experience)
-    weights = tf.ones_like(experience.reward)
-    return (agent.policy_gradient_loss(
-        time_steps, experience.action, collected.log_prob(experience.action),
-        _normalize(experience.policy_info['advantage']), current, weights) +
-            agent.entropy_regularization_loss(time_steps, current, weights) +
-            agent.l2_regularization_loss())
-
-  def value_training_loss(experience):
-    experience = flat(experience)
-    return (agent.value_estimation_loss(
-        time_steps_of(experience), experience.policy_info['return'],
-        tf.ones_like(experience.reward)) + agent.l2_regularization_loss())
-
-  losses = {'actor': actor_training_loss, 'value': value_training_loss}
-  sparse_targets = [
-      base.SparseTarget(network, optimizer, losses[network.name])
-      for network in sparse
-  ]
   observations = lambda experience: observe(experience.observation[:, 0])
-  trained = [
-      base.TrainedNetwork(
-          name='actor', network=actor, optimizer=optimizer,
-          per_example_loss=actor_example_loss, inputs=observations,
-          outputs_are_values=False),
-      base.TrainedNetwork(
-          name='value', network=value_net, optimizer=optimizer,
-          per_example_loss=value_example_loss, inputs=observations,
-          outputs_are_values=True),
-  ]
-
-  def random_action(time_step, rng):
-    batch = tf.shape(time_step.step_type)[0:1]
-    if discrete:
-      return rng.uniform(batch, 0, num_actions, dtype=tf.int64)
-    low = tf.constant(action_spec.minimum, tf.float32)
-    high = tf.constant(action_spec.maximum, tf.float32)
-    return rng.uniform(tf.concat([batch, action_spec.shape], 0), low, high)
-
-  def collect_action(time_step, env_step, rng):
-    del env_step
-    return policy(time_step.observation).sample(seed=base.stateless_seed(rng))
-
-  def eval_action(time_step, rng):
-    del rng
-    return policy(time_step.observation).mode()
-
   return base.AgentBundle(
       agent=agent,
       algorithm='ppo',
-      trained=trained,
-      sparse=sparse_targets,
-      collect_action=collect_action,
-      eval_action=eval_action,
-      random_action=random_action,
+      trained=[
+          base.TrainedNetwork(
+              name='actor', network=actor, optimizer=optimizer,
+              per_example_loss=actor_example_loss, inputs=observations,
+              outputs_are_values=False),
+          base.TrainedNetwork(
+              name='value', network=value_net, optimizer=optimizer,
+              per_example_loss=value_example_loss, inputs=observations,
+              outputs_are_values=True),
+      ],
+      sparse=sparsifier.networks,
+      collect_action=base.sampling_policy(policy),
+      eval_action=lambda time_step, rng: policy(time_step.observation).mode(),
+      random_action=base.uniform_policy(action_spec),
       logged_losses=('policy_gradient_loss', 'value_estimation_loss',
                      'l2_regularization_loss', 'entropy_regularization_loss'),
       prepare_rollout=prepare_rollout)

@@ -17,6 +17,7 @@ import tf_keras
 
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
+from rigl_rl.training import hooks
 
 
 def neuron_scores(activation: tf.Tensor) -> tf.Tensor:
@@ -200,8 +201,9 @@ def unit_activations(network: tf.Module, inputs
 
 
 @gin.configurable
-class Diagnostics:
-  """Computes the diagnostics of every network of an agent on a probe batch.
+class Diagnostics(hooks.TrainStepHook):
+  """Computes the diagnostics of every network of an agent on a probe batch,
+  every `interval` train steps and at the end of the run.
 
   The probe batch is drawn from replay once, at the first computation, and
   kept (and checkpointed) so every point of a curve sees the same inputs.
@@ -236,7 +238,7 @@ class Diagnostics:
       raise ConfigError(
           'Diagnostics needs 2 <= gradient_batch_size <= probe_batch_size, got '
           f'{gradient_batch_size} and {probe_batch_size}')
-    self.interval = interval
+    super().__init__(interval)
     self.probe_batch_size = probe_batch_size
     self.gradient_batch_size = gradient_batch_size
     self.dormant_threshold = dormant_threshold
@@ -247,10 +249,11 @@ class Diagnostics:
     self.state.has_probe = tf.Variable(False, name='has_probe')
     self._functions = {}
     self._names: Dict[str, List[str]] = {}
+    self._last: Dict[str, float] = {}
 
-  def bind(self, replay, rng: tf.random.Generator) -> None:
+  def bind(self, run) -> Dict[str, object]:
     """Creates the probe variables (before a checkpoint restores them)."""
-    self._replay, self._rng = replay, rng
+    self._replay, self._rng = replay, rng = run.experience, run.rng
     self._structure = tf.function(
         lambda: replay.sample(self.probe_batch_size, rng)
     ).get_concrete_function().structured_outputs
@@ -258,9 +261,26 @@ class Diagnostics:
         tf.Variable(tf.zeros(t.shape, t.dtype), trainable=False)
         for t in tf.nest.flatten(self._structure)
     ]
+    return {'diagnostics': self.state}
 
-  def is_due(self, t: int) -> bool:
-    return t % self.interval == 0
+  def at_interval(self, run) -> None:
+    """Computes the diagnostics now and logs them."""
+    scalars, images = self.compute(run.bundle.trained, run.bundle.sparse)
+    self._last = scalars
+    if run.train_writer is None:
+      return
+    with run.train_writer.as_default(step=run.train_step):
+      for tag, value in scalars.items():
+        tf.summary.scalar(tag, value)
+      for tag, image in images.items():
+        tf.summary.image(tag, image)
+
+  def finish(self, run) -> None:
+    if self._acted != run.train_step:
+      self.act(run)
+
+  def results(self) -> Dict[str, object]:
+    return {'diagnostics': self._last}
 
   def probe(self):
     """The fixed probe batch, drawn from replay the first time."""

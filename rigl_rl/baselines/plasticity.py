@@ -13,6 +13,7 @@ import tensorflow as tf
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
+from rigl_rl.training import hooks
 
 
 def _fresh_values(initializer, variable: tf.Variable,
@@ -45,8 +46,9 @@ def _reinitialise(layer, where_kernel, where_bias, optimizer, rng) -> None:
              _fresh_values(inner.bias_initializer, inner.bias, rng), optimizer)
 
 
-class Intervention:
-  """Changes every trained network each `interval` train steps.
+class Intervention(hooks.TrainStepHook):
+  """Changes every trained network each `interval` train steps, on the last
+  training batch.
 
   It never acts at step 0 or at the last step, so the final network is a
   trained one.
@@ -58,10 +60,23 @@ class Intervention:
     if interval < 1:
       raise ConfigError(
           f'{type(self).__name__}.interval must be >= 1, got {interval}')
-    self.interval = interval
+    super().__init__(interval)
 
   def is_due(self, t: int, total_train_steps: int) -> bool:
     return 0 < t < total_train_steps and t % self.interval == 0
+
+  def due(self, run) -> bool:
+    return not run.done and super().due(run)
+
+  def at_interval(self, run) -> None:
+    for trained in run.bundle.trained:
+      logged = self.apply(trained, run.last_batch, run.rng)
+      if run.train_writer is None:
+        continue
+      with run.train_writer.as_default(step=run.train_step):
+        for key, value in logged.items():
+          tf.summary.scalar(f'Plasticity/{self.name}/{trained.name}/{key}',
+                            value)
 
   def apply(self, trained, experience,
             rng: tf.random.Generator) -> Dict[str, float]:

@@ -2,9 +2,10 @@
 
 Maskable layers (Dense, Conv2D) are wrapped in tfmot's PruneLowMagnitude, whose
 `mask` variables hold the topology. Speed comes from one invariant instead of
-tfmot's per-call `kernel * mask` assignment: gradients are multiplied by the
-mask before the optimizer sees them, so masked entries keep zero gradients and
-zero Adam moments and the stored kernel stays exactly sparse. The forward pass
+tfmot's per-call `kernel * mask` assignment: the sparse optimizer
+(`sparsity/optimizer.py`) multiplies gradients by the mask, so masked entries
+keep zero gradients and zero Adam moments and the stored kernel stays exactly
+sparse. The forward pass
 can then use the stored kernel as it is, and the gradient of the loss with
 respect to that kernel is the dense gradient RigL needs.
 """
@@ -164,13 +165,34 @@ def optimizer_slots(optimizer, variable) -> List[tf.Variable]:
   return slots
 
 
+class SparseState(tf.Module):
+  """What a network's sparse training adds to the run's checkpoint."""
+
+  def __init__(self, layers: Sequence[SparseWrapper], seed: int):
+    super().__init__(name='sparse_state')
+    # Which connections have been active at any time.
+    self.ever_active = [
+        tf.Variable(tf.zeros(layer.mask.shape, tf.bool), trainable=False,
+                    name=f'{layer.layer.name}_ever_active')
+        for layer in layers
+    ]
+    # Draws of the mask updates (tie breaking, SET's growth).
+    self.rng = tf.random.Generator.from_seed(seed)
+    # The last mask update: its train step (-1: none yet), and per layer
+    # [active, replaced, regrown] (`updaters.LayerChange`).
+    self.update_step = tf.Variable(-1, dtype=tf.int64, trainable=False,
+                                   name='update_step')
+    self.changes = tf.Variable(tf.zeros([len(layers), 3], tf.int32),
+                               trainable=False, name='changes')
+
+
 class SparseNetwork:
   """The masks of one network, mirrored onto its target networks."""
 
   def __init__(self, name: str, network: tf.Module, updater,
                target_sparsity: float, sparsities: Dict[str, float],
                targets: Sequence[tf.Module] = (), method: str = '',
-               soft_targets: bool = False):
+               soft_targets: bool = False, seed: int = 0):
     """Creates the sparse state of a built network.
 
     Args:
@@ -188,6 +210,7 @@ class SparseNetwork:
         new mask zeroed (what the reference's masked forward pass does at the
         next soft update). Hard-updated targets keep the masks and weights
         they were synced with until the next sync, as in the reference.
+      seed: seeds the mask updates' draws.
     """
     self.name = name
     self.method = method or updater.name
@@ -201,15 +224,26 @@ class SparseNetwork:
     for target_layers in self.target_layers:
       if len(target_layers) != len(self.layers):
         raise ValueError('target network does not match the online network')
-    self._masks_by_kernel = {
-        layer.kernel.ref(): layer.mask for layer in self.layers
+    self.state = SparseState(self.layers, seed)
+
+  @property
+  def ever_active(self) -> List[tf.Variable]:
+    return self.state.ever_active
+
+  def record_update(self, t: tf.Tensor, changes: Dict[str, tf.Tensor]) -> None:
+    """Keeps what the mask update at train step t did, for the logs."""
+    self.state.update_step.assign(tf.cast(t, tf.int64))
+    self.state.changes.assign(
+        tf.stack([changes[name] for name in self.layer_names]))
+
+  def last_update(self):
+    """(train step, layer name -> `updaters.LayerChange`) of the last mask
+    update; the step is -1 before the first."""
+    counts = self.state.changes.numpy()
+    return int(self.state.update_step.numpy()), {
+        name: updaters.LayerChange(*(int(value) for value in row))
+        for name, row in zip(self.layer_names, counts)
     }
-    # Which connections have been active at any time (checkpointed).
-    self.ever_active = [
-        tf.Variable(tf.zeros(layer.mask.shape, tf.bool), trainable=False,
-                    name=f'{layer.layer.name}_ever_active')
-        for layer in self.layers
-    ]
 
   @property
   def layer_names(self) -> List[str]:
@@ -256,14 +290,6 @@ class SparseNetwork:
                for e in self.ever_active)
     return ever / sum(int(np.prod(e.shape)) for e in self.ever_active)
 
-  def mask_gradients(self, grads_and_vars):
-    """Optimizer gradient transformer: zeroes the gradients of masked entries."""
-    out = []
-    for grad, var in grads_and_vars:
-      mask = self._masks_by_kernel.get(var.ref())
-      out.append((grad if mask is None or grad is None else grad * mask, var))
-    return out
-
   def set_mask(self, index: int, new_mask: tf.Tensor, optimizer) -> None:
     """Installs a new mask for layer `index` and keeps every invariant.
 
@@ -289,11 +315,6 @@ class SparseNetwork:
       for layer, target in zip(self.layers, target_layers):
         target.mask.assign(layer.mask)
         target.kernel.assign(target.kernel * layer.mask)
-
-  def set_pruning_step(self, step: int) -> None:
-    """Keeps tfmot's pruning_step equal to the train step."""
-    for layer in self.layers:
-      layer.pruning_step.assign(step)
 
   def layer_density(self) -> Dict[str, float]:
     """layer name -> current fraction of active entries."""
@@ -409,7 +430,8 @@ class SparseTraining:
         self.dense_layers)
     sparse_network = SparseNetwork(name, network, self.updater, self.sparsity,
                                    sparsities, targets,
-                                   soft_targets=soft_targets)
+                                   soft_targets=soft_targets,
+                                   seed=int(rng.integers(2**31 - 1)))
     starts_sparse = self.updater.starts_sparse
     sparse_network.init_masks(
         rng, sparse=starts_sparse,

@@ -1,13 +1,15 @@
 """Small gin-configurable schedules: when masks change, and by how much.
 
-Steps are train steps t (gradient updates done); the mask update at t comes
-before the gradient step t, so t = 0 is an update before any training, as in
-google-research/rigl (`mask_updater.is_update_iter` at step 0). Schedules are
+Steps are train steps t (gradient updates done); the mask update at t uses
+the gradient of train step t and comes before that gradient is applied, so
+t = 0 is an update before any training, as in google-research/rigl
+(`mask_updater.is_update_iter` at step 0). Schedules are
 written in fractions of training, as the papers state them ("start at 20%"),
 and bound to step numbers once the run length is known.
 """
 import dataclasses
 import math
+from typing import List
 
 import gin
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
@@ -40,6 +42,13 @@ class UpdateWindow:
       return None
     step = t + self.interval - (t - self.begin_step) % self.interval
     return min(step, self.end_step)
+
+  def update_steps(self) -> List[int]:
+    """Every update step, in order."""
+    steps = list(range(self.begin_step, self.end_step + 1, self.interval))
+    if steps[-1] != self.end_step:
+      steps.append(self.end_step)
+    return steps
 
   def progress(self, t: int) -> float:
     """Fraction of the window elapsed at t, clipped to [0, 1]."""

@@ -32,6 +32,11 @@ class LayerChange:
   replaced: int
   regrown: int
 
+  @classmethod
+  def from_counts(cls, counts) -> 'LayerChange':
+    """From the [active, replaced, regrown] tensor `MaskUpdater.update` gives."""
+    return cls(*(int(value) for value in counts.numpy()))
+
   @property
   def churn(self) -> float:
     """Fraction of the active connections replaced."""
@@ -39,11 +44,16 @@ class LayerChange:
 
 
 class MaskUpdater:
-  """Base of the mask updaters; with no schedule the topology never changes."""
+  """Base of the mask updaters; with no schedule the topology never changes.
+
+  `update` builds TF operations only, so the sparse optimizer runs it inside
+  the compiled train step, on the gradient that step computed.
+  """
 
   name = 'static'
   starts_sparse = True
   needs_gradients = False
+  grows = True  # Pruning only drops.
   # The tag under SparseTraining/ that `amount` is logged as.
   amount_tag = 'drop_fraction'
 
@@ -59,14 +69,29 @@ class MaskUpdater:
   def is_update_step(self, t: int) -> bool:
     return self.window is not None and self.window.is_update_step(t)
 
+  def is_due(self, t: tf.Tensor) -> tf.Tensor:
+    """In graph: whether train step `t` (an int64 tensor) updates masks."""
+    if self.window is None:
+      return tf.constant(False)
+    steps = tf.constant(self.window.update_steps(), tf.int64)
+    return tf.reduce_any(tf.equal(steps, t))
+
   def amount(self, t: int) -> float:
     """The value logged as SparseTraining/<amount_tag> at step t."""
     del t
     return 0.0
 
-  def num_changes(self, t: int, n_active: int, n_total: int,
-                  sparsity: float) -> Tuple[int, int]:
-    """(weights to drop, connections to grow) in one layer at step t."""
+  def plan(self, t: int, n_active: int, n_total: int,
+           sparsity: float) -> Tuple[int, int]:
+    """(weights to keep, connections to grow) in one layer at update step t.
+
+    Args:
+      t: an update step.
+      n_active: the layer's active connections at its allocated sparsity
+        (what SET and RigL keep throughout).
+      n_total: the layer's connections.
+      sparsity: the layer's allocated (final) sparsity.
+    """
     raise NotImplementedError
 
   def drop_scores(self, kernel: tf.Tensor, grad: Optional[tf.Tensor],
@@ -80,68 +105,80 @@ class MaskUpdater:
     """Higher means grow first."""
     raise NotImplementedError
 
-  def update(self, t: int, sparse_network, optimizer, rng: tf.random.Generator,
-             grads: Optional[Dict[str, tf.Tensor]] = None
-             ) -> Dict[str, LayerChange]:
-    """Changes the masks of `sparse_network` at train step t.
+  def _planned(self, t: tf.Tensor, n_active: int, n_total: int,
+               sparsity: float) -> Tuple[tf.Tensor, tf.Tensor]:
+    """In graph: `plan` at t, looked up in a table over the update steps."""
+    steps = self.window.update_steps()
+    keep, grow = zip(*(self.plan(step, n_active, n_total, sparsity)
+                       for step in steps))
+    index = tf.searchsorted(tf.constant(steps, tf.int64),
+                            tf.reshape(tf.cast(t, tf.int64), [1]))[0]
+    return (tf.gather(tf.constant(keep, tf.int32), index),
+            tf.gather(tf.constant(grow, tf.int32), index))
 
-    Runs before the gradient step t (t = 0 is before the first one).
+  def update(self, t, sparse_network, optimizer, rng: tf.random.Generator,
+             grads: Optional[Dict[str, tf.Tensor]] = None
+             ) -> Dict[str, tf.Tensor]:
+    """Changes the masks of `sparse_network` at update step t.
+
+    Runs in graph or eagerly, before the gradient of step t is applied.
 
     Args:
-      t: the train step.
+      t: the train step, an int or an int64 tensor.
       sparse_network: a SparseNetwork.
       optimizer: the optimizer whose slots of changed entries are reset.
-      rng: the run's checkpointed generator (tie breaking, SET growth).
+      rng: the generator for tie breaking and SET's growth.
       grads: layer name -> dense gradient, when `needs_gradients`.
 
     Returns:
-      layer name -> what the update changed.
+      layer name -> int32 [active, replaced, regrown] (see `LayerChange`).
     """
     changes = {}
     for index, layer in enumerate(sparse_network.layers):
       name = layer.layer.name
       mask = tf.reshape(layer.mask, [-1])
       n_total = int(mask.shape[0])
-      n_active = int(tf.reduce_sum(mask))
-      n_drop, n_grow = self.num_changes(t, n_active, n_total,
-                                        sparse_network.sparsities[name])
-      if n_drop == 0 and n_grow == 0:
-        changes[name] = LayerChange(n_active, 0, 0)
+      sparsity = sparse_network.sparsities[name]
+      if sparsity == 0.0:
+        # Pruning never reaches a dense layer; SET and RigL could only grow
+        # back what they drop.
+        changes[name] = tf.constant([n_total, 0, 0], tf.int32)
         continue
+      n_keep, n_grow = self._planned(
+          t, n_total - int(round(sparsity * n_total)), n_total, sparsity)
+      active = mask > 0
+      n_keep = tf.minimum(n_keep, tf.reduce_sum(tf.cast(active, tf.int32)))
       kernel = tf.reshape(layer.kernel, [-1])
       grad = None if grads is None else tf.reshape(grads[name], [-1])
-      active = mask > 0
       neg_inf = tf.fill([n_total], -math.inf)
       keep = _top_k_mask(
           tf.where(active, self.drop_scores(kernel, grad, rng), neg_inf),
-          n_active - n_drop, rng)
+          n_keep, rng)
       new_mask = keep
-      if n_grow:
+      if self.grows:
         # Every connection not kept competes, the ones just dropped too.
         new_mask += _top_k_mask(
             tf.where(keep > 0, neg_inf, self.grow_scores(kernel, grad, rng)),
             n_grow, rng)
       now = new_mask > 0
-      count = lambda where: int(tf.reduce_sum(tf.cast(where, tf.int32)))
-      changes[name] = LayerChange(
-          active=count(now), replaced=count(now & ~active),
-          regrown=count(now & active & ~(keep > 0)))
+      count = lambda where: tf.reduce_sum(tf.cast(where, tf.int32))
+      changes[name] = tf.stack([
+          count(now), count(now & ~active), count(now & active & ~(keep > 0))
+      ])
       sparse_network.set_mask(index, tf.reshape(new_mask, layer.mask.shape),
                               optimizer)
     return changes
 
 
-def _top_k_mask(scores: tf.Tensor, k: int,
+def _top_k_mask(scores: tf.Tensor, k: tf.Tensor,
                 rng: tf.random.Generator) -> tf.Tensor:
   """A 0/1 vector marking the k highest scores; ties broken at random."""
   n = int(scores.shape[0])
-  if k <= 0:
-    return tf.zeros([n])
   # top_k prefers lower indices among ties: permute so ties fall at random.
   perm = tf.argsort(rng.uniform([n]))
   _, picked = tf.math.top_k(tf.gather(scores, perm), k=k)
   return tf.scatter_nd(
-      tf.gather(perm, picked)[:, None], tf.ones([k]), shape=[n])
+      tf.gather(perm, picked)[:, None], tf.ones(tf.shape(picked)), shape=[n])
 
 
 @gin.configurable
@@ -175,14 +212,11 @@ class SET(MaskUpdater):
       return 0.0
     return self.drop_fraction(self.window.progress(t))
 
-  def num_changes(self, t, n_active, n_total, sparsity):
-    del sparsity
-    if n_active == n_total:
-      # A dense layer can only grow back what it drops: nothing changes.
-      return 0, 0
+  def plan(self, t, n_active, n_total, sparsity):
+    del n_total, sparsity
     # The k dropped are among the candidates to grow, so k always fit.
     k = math.floor(self.amount(t) * n_active)
-    return k, k
+    return n_active - k, k
 
   def grow_scores(self, kernel, grad, rng):
     del grad
@@ -208,6 +242,7 @@ class Prune(MaskUpdater):
   name = 'prune'
   starts_sparse = False
   amount_tag = 'pruning_progress'
+  grows = False
 
   def __init__(self, schedule=gin.REQUIRED, sparsity_schedule=gin.REQUIRED):
     """Creates the updater.
@@ -226,7 +261,7 @@ class Prune(MaskUpdater):
       return 0.0
     return self.sparsity_schedule.fraction(t, self.window)
 
-  def num_changes(self, t, n_active, n_total, sparsity):
+  def plan(self, t, n_active, n_total, sparsity):
+    del n_active  # Pruning starts dense and keeps fewer at every update.
     target = self.sparsity_schedule(t, self.window, sparsity)
-    n_keep = n_total - int(round(target * n_total))
-    return max(n_active - n_keep, 0), 0
+    return n_total - int(round(target * n_total)), 0

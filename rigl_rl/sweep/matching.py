@@ -79,7 +79,7 @@ def target_active_params(gin_files: Sequence[str],
   """
   from rigl_rl.sparsity import masking  # pylint: disable=g-import-not-at-top
   bundle = _bundle(gin_files, bindings)
-  sparse = {target.network.network: target.network for target in bundle.sparse}
+  sparse = {network.network: network for network in bundle.sparse}
   active = 0
   for network in bundle.networks.values():
     _, total = masking.count_params(network)

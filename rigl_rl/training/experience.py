@@ -173,7 +173,7 @@ class OnPolicy:
       raise ConfigError(f'{bundle.algorithm} learns off-policy from replay; '
                         'set Runner.experience = @OffPolicy()')
     self._prepare = bundle.prepare_rollout
-    self.memory = tf.Module(name='rollout')
+    self.memory = replay_lib.Memory(name='rollout')
     self.memory.raw = replay_lib.UniformReplay(time_step_spec, action_spec,
                                                self.rollout_length)
     everything = tf.range(self.rollout_length, dtype=tf.int64)

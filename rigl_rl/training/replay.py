@@ -22,8 +22,39 @@ from tf_agents.trajectories import trajectory
 from rigl_rl.errors import ConfigError
 
 
+class Memory(tf.Module):
+  """Where experience is kept. The run's TF checkpoint holds its variables;
+  a memory with state outside TensorFlow writes it beside each checkpoint.
+  """
+
+  def write_beside(self, checkpoint_path: str, report) -> None:
+    """Writes what the checkpoint at `checkpoint_path` does not hold.
+
+    Called before the checkpoint itself is written.
+
+    Args:
+      checkpoint_path: '<directory>/ckpt-<number>'.
+      report: prints a progress line.
+    """
+    del checkpoint_path, report
+
+  def read_beside(self, checkpoint_path: str) -> None:
+    """Reads back what `write_beside` wrote for that checkpoint."""
+    del checkpoint_path
+
+  def keep_beside(self, checkpoint_paths) -> None:
+    """Deletes what was written beside checkpoints no longer kept."""
+    del checkpoint_paths
+
+
+def _files_beside(checkpoint_path: str) -> str:
+  """The directory beside a checkpoint ('.../ckpt-<number>')."""
+  directory, name = os.path.split(checkpoint_path)
+  return os.path.join(directory, 'replay-' + name.rsplit('-', 1)[1])
+
+
 @gin.configurable
-class UniformReplay(tf.Module):
+class UniformReplay(Memory):
   """Ring buffer of single transitions (s, a, r, discount, s')."""
 
   def __init__(self, time_step_spec, action_spec, capacity: int):
@@ -110,7 +141,7 @@ class _FrameMemory(circular_replay_buffer.OutOfGraphReplayBuffer):
 
 
 @gin.configurable
-class FrameReplay(tf.Module):
+class FrameReplay(Memory):
   """Dopamine's frame-storing replay memory behind the loop's interface.
 
   Observations are stacks of frames on the last axis (Atari's 84x84x4). The
@@ -118,8 +149,7 @@ class FrameReplay(tf.Module):
   rebuilds stacks when it samples, zero-padded before an episode's first
   frame as the environment pads them: a 1M-transition Atari memory holds 7 GB
   of frames instead of 56 GB of stacked pairs. It lives in numpy, outside
-  the TF checkpoint; the run loop saves it next to each checkpoint with
-  `save_files` and reads it back with `load_files`.
+  the TF checkpoint, in files beside each checkpoint (`write_beside`).
 
   Transitions that end an episode by time limit (LAST, discount 1) have no
   stored next frame and are never sampled.
@@ -245,6 +275,30 @@ class FrameReplay(tf.Module):
             element['next_state'], element['terminal'].astype(bool))
 
   # -------------------------------------------------------------- files --
+
+  def write_beside(self, checkpoint_path, report):
+    report(f'Saving the replay memory ({self.buffer.add_count} frames added) '
+           'beside the checkpoint...')
+    self.save_files(_files_beside(checkpoint_path))
+
+  def read_beside(self, checkpoint_path):
+    """Raises ConfigError if the files are missing."""
+    files = _files_beside(checkpoint_path)
+    if not os.path.isdir(files):
+      raise ConfigError(
+          f'{checkpoint_path} has no replay memory beside it ({files} is '
+          'missing); restore that directory or start the run in a new '
+          '--root_dir')
+    self.load_files(files)
+
+  def keep_beside(self, checkpoint_paths):
+    if not checkpoint_paths:
+      return
+    directory = os.path.dirname(checkpoint_paths[0])
+    kept = {os.path.basename(_files_beside(path)) for path in checkpoint_paths}
+    for name in os.listdir(directory):
+      if name.startswith('replay-') and name not in kept:
+        shutil.rmtree(os.path.join(directory, name))
 
   _STATE = ('add_count', 'invalid_range', 'episode_end_indices')
 

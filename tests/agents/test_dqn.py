@@ -1,4 +1,7 @@
-"""The DQN bundle's losses are the loss DqnAgent trains on."""
+"""The DQN bundle's losses are the loss DqnAgent trains on, RigL grows by
+its gradient, and the target keeps its masks until it syncs."""
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -9,7 +12,7 @@ from tests import conftest
 
 
 @pytest.mark.parametrize('td_loss', ['huber', 'mse'])
-def test_per_example_and_rigl_losses_are_the_training_loss(tmp_path, td_loss):
+def test_per_example_losses_are_the_training_loss(tmp_path, td_loss):
   config.parse([conftest.gin_path('cartpole_rigl.gin')],
                conftest.smoke_bindings('rigl') +
                [f"dqn_agent.td_loss = '{td_loss}'"])
@@ -30,12 +33,52 @@ def test_per_example_and_rigl_losses_are_the_training_loss(tmp_path, td_loss):
       gamma=agent._gamma,  # pylint: disable=protected-access
       training=True)
   np.testing.assert_allclose(losses, train_loss.extra.td_loss, rtol=1e-5)
-  # RigL grows by the gradient of that loss, regularisation included.
-  (target,) = runner.bundle.sparse
-  assert float(target.loss_fn(experience)) == pytest.approx(
-      float(train_loss.loss), rel=1e-5)
   regularisation = tf.add_n(runner.bundle.networks['q'].losses)
   assert float(regularisation) > 0  # The base config's weight decay.
+
+
+def test_rigl_grows_by_the_gradient_of_the_training_loss(tmp_path):
+  config.parse([conftest.gin_path('cartpole_rigl.gin')],
+               conftest.smoke_bindings('rigl'))
+  runner = Runner(str(tmp_path / 'run'), verbose=False)
+  runner.env.reset()
+  while runner.train_step < 50:  # The smoke schedule's second update.
+    runner.advance()
+  assert runner.train_step == 50
+  (network,) = runner.bundle.sparse
+  agent = runner.bundle.agent
+  experience = runner.experience.sample(32, runner.rng)
+  # The gradient DqnAgent's train step computes, regularisation included.
+  kernels = [layer.kernel for layer in network.layers]
+  with tf.GradientTape() as tape:
+    loss = agent._loss(  # pylint: disable=protected-access
+        experience, td_errors_loss_fn=agent._td_errors_loss_fn,  # pylint: disable=protected-access
+        gamma=agent._gamma, training=True).loss  # pylint: disable=protected-access
+  grads = tape.gradient(loss, kernels)
+  before = [(layer.mask.numpy() > 0, layer.kernel.numpy())
+            for layer in network.layers]
+  agent.train(experience)
+  assert network.last_update()[0] == 50
+  grown_checked = 0
+  for layer, grad, (old_mask, old_kernel) in zip(network.layers, grads,
+                                                 before):
+    if network.sparsities[layer.layer.name] == 0.0:
+      continue
+    new_mask = layer.mask.numpy() > 0
+    magnitude = np.abs(old_kernel)
+    n_active = int(old_mask.sum())
+    n_keep = n_active - math.floor(network.updater.amount(50) * n_active)
+    kept_order = np.argsort(np.where(old_mask, -magnitude, np.inf), axis=None)
+    kept = np.zeros(old_mask.size, bool)
+    kept[kept_order[:n_keep]] = True
+    kept = kept.reshape(old_mask.shape)
+    grown = new_mask & ~kept
+    assert np.all(new_mask[kept]) and grown.sum() > 0
+    # Grown where that gradient is largest among all connections not kept.
+    g = np.abs(grad.numpy())
+    assert g[grown].min() >= g[~new_mask].max()
+    grown_checked += int(grown.sum())
+  assert grown_checked > 0
 
 
 def _masks(layers):
@@ -51,8 +94,7 @@ def test_the_target_keeps_its_masks_until_the_next_sync(tmp_path):
   while runner.train_step < 1:
     runner.advance()
   agent = runner.bundle.agent
-  (sparse,) = runner.bundle.sparse
-  network = sparse.network
+  (network,) = runner.bundle.sparse
   (target_layers,) = network.target_layers
 
   def train_step():
@@ -68,8 +110,8 @@ def test_the_target_keeps_its_masks_until_the_next_sync(tmp_path):
   synced = _masks(target_layers)
   synced_kernels = [layer.kernel.numpy().copy() for layer in target_layers]
   changes = network.updater.update(runner.train_step, network,
-                                   sparse.optimizer, runner.rng)
-  assert sum(change.replaced for change in changes.values()) > 0
+                                   agent._optimizer, runner.rng)  # pylint: disable=protected-access
+  assert sum(int(counts[1]) for counts in changes.values()) > 0
   updated = _masks(network.layers)
   for _ in range(4):  # No sync on the next 4 calls...
     train_step()

@@ -172,14 +172,14 @@ def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
                    'Diagnostics.probe_batch_size = 48',
                    'Diagnostics.gradient_batch_size = 16'])
   runner = Runner(str(tmp_path / 'run'), verbose=False)
-  layers = runner.bundle.sparse[0].network.layers
+  layers = runner.bundle.sparse[0].layers
   initial = [layer.mask.numpy() > 0 for layer in layers]
   runner.env.reset()
   while runner.train_step < 50:  # RigL updates at 50 (then at 100).
     runner.advance()
   assert runner.train_step < 100
   trained = runner.bundle.trained
-  sparse = [target.network for target in runner.bundle.sparse]
+  sparse = list(runner.bundle.sparse)
   probe = runner.diagnostics.probe()
   scalars, images = runner.diagnostics.compute(trained, sparse)
   q = 'Diagnostics/q'
@@ -203,7 +203,7 @@ def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
   # Ever active: the initial connections and those grown at step 50.
   ever = sum(int(np.sum(first | (layer.mask.numpy() > 0)))
              for first, layer in zip(initial, layers))
-  _, total = runner.bundle.sparse[0].network.masked_counts()
+  _, total = runner.bundle.sparse[0].masked_counts()
   assert scalars[f'{q}/ever_active'] == ever / total
   assert ever > sum(int(first.sum()) for first in initial)
   # More training changes the network, not the probe.

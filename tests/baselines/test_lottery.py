@@ -24,7 +24,7 @@ def pruned_run(tmp_path_factory):
   network = runner.bundle.networks['q']
   initial = [v.numpy() for v in network.trainable_variables]
   assert runner.run() == 'finished'
-  masks = [layer.mask.numpy() for layer in runner.bundle.sparse[0].network.layers]
+  masks = [layer.mask.numpy() for layer in runner.bundle.sparse[0].layers]
   return root, initial, masks
 
 
@@ -42,7 +42,7 @@ def test_ticket_starts_from_the_initial_weights_under_the_final_masks(
   runner = _lottery_runner('lottery', ticket, tmp_path)
   assert runner.bundle.method == 'lottery'
   (target,) = runner.bundle.sparse
-  layers = target.network.layers
+  layers = target.layers
   for layer, mask in zip(layers, final_masks):
     np.testing.assert_array_equal(layer.mask.numpy(), mask)
   assert 0.85 < 1 - sum(m.sum() for m in final_masks) / sum(

@@ -99,7 +99,7 @@ def test_impala_units_are_scored_as_dopamine_labs_redo_records_them():
 
 
 def test_minatar_erk_uses_the_full_conv_kernel_shape(minatar_rigl_run):
-  network = minatar_rigl_run.bundle.sparse[0].network
+  network = minatar_rigl_run.bundle.sparse[0]
   # ERK by hand at S = 0.9: raw densities (sum of dims)/(product of dims),
   # conv (3, 3, 4, 16) -> 26/576; the output layer's scaled density exceeds
   # 1, so it is dense and the rest share the remaining budget.
@@ -116,8 +116,7 @@ def test_minatar_erk_uses_the_full_conv_kernel_shape(minatar_rigl_run):
 @pytest.mark.parametrize('run', ['minatar_rigl_run', 'atari_rigl_run'])
 def test_conv_masks_stay_exact_after_rigl_updates(run, request):
   runner = request.getfixturevalue(run)
-  target = runner.bundle.sparse[0]
-  network = target.network
+  network = runner.bundle.sparse[0]
   conv_masks = [layer for layer in network.layers
                 if layer.mask.shape.rank == 4]
   assert len(conv_masks) == {'minatar_rigl_run': 1, 'atari_rigl_run': 3}[run]

@@ -83,7 +83,7 @@ def test_actor_critic_split_meets_each_networks_share(regime):
     assert names == ['ACTOR_WIDTH', 'CRITIC_WIDTH']
     bindings += ['SPARSITY = 0.0']  # The dense regime: widths only.
   bundle = matching._bundle([gin_file], bindings)  # pylint: disable=protected-access
-  sparse = {t.network.network: t.network for t in bundle.sparse}
+  sparse = {t.network: t for t in bundle.sparse}
   active = {}
   for name, network in bundle.networks.items():
     total = sum(int(np.prod(v.shape)) for v in network.trainable_variables)

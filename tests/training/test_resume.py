@@ -88,7 +88,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
   assert any('mask' in key for key in original)
   for key, value in original.items():
     np.testing.assert_array_equal(value, again[key], err_msg=key)
-  networks = [target.network for target in runner.bundle.sparse]
+  networks = list(runner.bundle.sparse)
   masks = [[layer.mask.numpy() for layer in n.layers] for n in networks]
 
   assert runner.run() == 'finished'

@@ -1,0 +1,299 @@
+"""What the run loop does between chunks, each as a hook.
+
+The protocol is TF-Agents' triggers turned around so the loop can run many
+steps per compiled call: a hook says whether it is due now and how many loop
+iterations remain until its next point after now. The loop lets the due hooks
+act, advances to the nearest next point and knows no hook by name. An iteration is one env step while the
+initial collect runs, and one train step (with the env steps it collects)
+after it; `Runner.iterations_to_env_step` and `iterations_to_train_step`
+convert.
+
+Hooks due at one point act in list order; the Runner puts checkpointing last,
+so a checkpoint holds what the other hooks did there and a resumed run does
+not repeat it.
+"""
+import time
+from typing import Dict, Optional
+
+import tensorflow as tf
+
+from rigl_rl.sparsity import flops
+
+
+class Hook:
+  """Base of the hooks: by default it never acts and holds no state."""
+
+  def bind(self, run) -> Dict[str, object]:
+    """Called once while the run is built, before any checkpoint is read.
+
+    Returns:
+      name -> trackable state this hook adds to the run's checkpoint.
+    """
+    del run
+    return {}
+
+  def start(self, run) -> None:
+    """Called when `run.run()` begins (after a resume's restore)."""
+    del run
+
+  def due(self, run) -> bool:
+    """Whether the hook acts at this point of the run."""
+    del run
+    return False
+
+  def next_in(self, run) -> Optional[int]:
+    """Loop iterations (>= 1) to the hook's next point after this one; None
+    when it has none before the end of the run."""
+    del run
+    return None
+
+  def act(self, run) -> None:
+    """Does what the hook is for, at a point where it is due."""
+    del run
+
+  def finish(self, run) -> None:
+    """Called at the end of a finished run, after the last `act`."""
+    del run
+
+  def results(self) -> Dict[str, object]:
+    """Entries this hook adds to results.json."""
+    return {}
+
+
+class EnvStepHook(Hook):
+  """Acts each time the env step count passes a multiple of `interval`."""
+
+  def __init__(self, interval: int):
+    self.interval = interval
+    self._next: Optional[int] = None
+
+  def _following(self, run) -> int:
+    return (run.env_step // self.interval + 1) * self.interval
+
+  def start(self, run) -> None:
+    self._next = self._following(run)
+
+  def due(self, run) -> bool:
+    if self._next is None:
+      self._next = self._following(run)
+    return run.env_step >= self._next
+
+  def next_in(self, run) -> Optional[int]:
+    return run.iterations_to_env_step(self._following(run))
+
+  def act(self, run) -> None:
+    self._next = self._following(run)
+    self.at_interval(run)
+
+  def at_interval(self, run) -> None:
+    raise NotImplementedError
+
+
+class Progress(EnvStepHook):
+  """A progress line and the train summaries, every `interval` env steps."""
+
+  def start(self, run) -> None:
+    super().start(run)
+    self._window = (time.time(), run.env_step)
+
+  def at_interval(self, run) -> None:
+    began, first = self._window
+    env = run.env_step
+    rate = (env - first) / max(time.time() - began, 1e-9)
+    self._window = (time.time(), env)
+    run.write_train_summaries(rate)
+    last = f'{run.evals[-1][1]:.1f}' if run.evals else 'n/a'
+    run.print(f'env step {env}/{run.num_env_steps} '
+              f'({100 * env / run.num_env_steps:.0f}%)  train step '
+              f'{run.train_step}  {rate:.0f} env steps/s  last eval return '
+              f'{last}')
+
+
+class Evaluation(EnvStepHook):
+  """Evaluates the policy every `interval` env steps."""
+
+  def __init__(self, interval: int, episodes: int):
+    super().__init__(interval)
+    self.episodes = episodes
+
+  def at_interval(self, run) -> None:
+    run.evaluate(self.episodes)
+
+
+class Checkpointing(EnvStepHook):
+  """Saves the run every `interval` env steps and at its end."""
+
+  def at_interval(self, run) -> None:
+    run.save()
+
+  def finish(self, run) -> None:
+    run.save()
+
+
+class MaskChanges(Hook):
+  """Logs what each mask update changed, right after the train step that
+  made it (the sparse optimizer updates masks inside the train step).
+
+  Per network: `Diagnostics/<net>/mask_churn/<layer>` and `/total` (the
+  fraction of active connections replaced), `mask_replaced/total` (a count)
+  and `mask_regrown/total` (the share of the grown connections that were
+  just dropped).
+  """
+
+  def __init__(self):
+    self._logged: Dict[str, int] = {}
+
+  def start(self, run) -> None:
+    self._logged = {network.name: network.last_update()[0]
+                    for network in run.bundle.sparse}
+
+  def due(self, run) -> bool:
+    return any(network.last_update()[0] > self._logged.get(network.name, -1)
+               for network in run.bundle.sparse)
+
+  def next_in(self, run) -> Optional[int]:
+    if run.collecting:
+      return None
+    t = run.train_step
+    steps = []
+    for network in run.bundle.sparse:
+      window = network.updater.window
+      if window is None:
+        continue
+      if window.is_update_step(t):
+        steps.append(1)  # Stop right after the update to log it.
+      else:
+        upcoming = window.next_update_step(t)
+        if upcoming is not None:
+          steps.append(upcoming - t)
+    return min(steps) if steps else None
+
+  def act(self, run) -> None:
+    for network in run.bundle.sparse:
+      step, changes = network.last_update()
+      if step <= self._logged.get(network.name, -1):
+        continue
+      self._logged[network.name] = step
+      if run.train_writer is None:
+        continue
+      prefix = f'Diagnostics/{network.name}'
+      replaced = sum(change.replaced for change in changes.values())
+      regrown = sum(change.regrown for change in changes.values())
+      active = sum(change.active for change in changes.values())
+      with run.train_writer.as_default(step=step):
+        for name, change in changes.items():
+          tf.summary.scalar(f'{prefix}/mask_churn/{name}', change.churn)
+        tf.summary.scalar(f'{prefix}/mask_churn/total',
+                          replaced / max(active, 1))
+        tf.summary.scalar(f'{prefix}/mask_replaced/total', replaced)
+        tf.summary.scalar(f'{prefix}/mask_regrown/total',
+                          regrown / max(regrown + replaced, 1))
+
+
+class FlopCounter(EnvStepHook):
+  """Counts training FLOPs (Evci et al.) and logs them every `interval` env
+  steps.
+
+  Masks change only at the first train step of a chunk (this hook ends
+  chunks there), so each chunk's cost is its steps at the masks after it.
+  RigL's update steps add the dense gradient's extra cost.
+  """
+
+  def __init__(self, interval: int):
+    super().__init__(interval)
+    self._counted: Optional[int] = None
+
+  def bind(self, run) -> Dict[str, object]:
+    self._costs = {trained.name: flops.layer_costs(trained.network)
+                   for trained in run.bundle.trained}
+    # What each network would cost with no masks (RigL's dense gradient).
+    self._dense = {name: flops.inference_flops(costs)
+                   for name, costs in self._costs.items()}
+    self._batch_size = run.experience.batch_size
+    self._sparse = run.bundle.sparse
+    self.train_flops = tf.Variable(0.0, dtype=tf.float64, name='train_flops')
+    return {'train_flops': self.train_flops}
+
+  def start(self, run) -> None:
+    super().start(run)
+    self._counted = run.train_step
+
+  def inference(self) -> Dict[str, float]:
+    """name -> per-example forward FLOPs of each network with its masks."""
+    densities = {network.name: network.layer_density()
+                 for network in self._sparse}
+    return {name: flops.inference_flops(costs, densities.get(name))
+            for name, costs in self._costs.items()}
+
+  def due(self, run) -> bool:
+    if self._counted is None:
+      self._counted = run.train_step
+    return run.train_step > self._counted or super().due(run)
+
+  def next_in(self, run) -> Optional[int]:
+    bounds = [super().next_in(run)]
+    t = run.train_step
+    for network in [] if run.collecting else self._sparse:
+      window = network.updater.window
+      upcoming = window and window.next_update_step(t)
+      if upcoming is not None:
+        bounds.append(upcoming - t)
+    return min(bounds)
+
+  def act(self, run) -> None:
+    t = run.train_step
+    if t > self._counted:
+      inference = self.inference()
+      self.train_flops.assign_add((t - self._counted) * sum(
+          flops.training_flops_per_step(value, self._batch_size)
+          for value in inference.values()))
+      for network in self._sparse:
+        step = network.last_update()[0]
+        if network.updater.needs_gradients and self._counted <= step < t:
+          self.train_flops.assign_add(flops.dense_gradient_extra_flops(
+              inference[network.name], self._dense[network.name],
+              self._batch_size))
+      self._counted = t
+    if EnvStepHook.due(self, run):
+      super().act(run)
+
+  def at_interval(self, run) -> None:
+    if run.train_writer is None:
+      return
+    with run.train_writer.as_default(step=run.train_step):
+      for name, value in self.inference().items():
+        tf.summary.scalar(f'FLOPs/{name}/inference', value)
+      tf.summary.scalar('FLOPs/train_total', self.train_flops.numpy())
+
+  def results(self) -> Dict[str, object]:
+    total = float(self.train_flops.numpy())
+    return {'flops': {
+        'inference': self.inference(),
+        'train_total': total,
+        'train_per_step': total / max(self._counted or 0, 1),
+    }}
+
+
+class TrainStepHook(Hook):
+  """Acts at every train step t > 0 that is a multiple of `interval`."""
+
+  def __init__(self, interval: int):
+    self.interval = interval
+    self._acted: Optional[int] = None
+
+  def due(self, run) -> bool:
+    t = run.train_step
+    return (not run.collecting and t > 0 and t % self.interval == 0 and
+            t != self._acted)
+
+  def next_in(self, run) -> Optional[int]:
+    if run.collecting:
+      return None
+    return self.interval - run.train_step % self.interval
+
+  def act(self, run) -> None:
+    self._acted = run.train_step
+    self.at_interval(run)
+
+  def at_interval(self, run) -> None:
+    raise NotImplementedError
