@@ -109,8 +109,9 @@ class MaskUpdater:
                sparsity: float) -> Tuple[tf.Tensor, tf.Tensor]:
     """In graph: `plan` at t, looked up in a table over the update steps."""
     steps = self.window.update_steps()
-    keep, grow = zip(*(self.plan(step, n_active, n_total, sparsity)
-                       for step in steps))
+    with tf.init_scope():  # Plans are Python numbers, computed eagerly.
+      keep, grow = zip(*(self.plan(step, n_active, n_total, sparsity)
+                         for step in steps))
     index = tf.searchsorted(tf.constant(steps, tf.int64),
                             tf.reshape(tf.cast(t, tf.int64), [1]))[0]
     return (tf.gather(tf.constant(keep, tf.int32), index),

@@ -34,7 +34,7 @@ def test_each_method_trains_on_discrete_cartpole(finished):
   assert results['finished'] and results['train_steps_done'] == 32
   assert results['env_steps_done'] == 512
   assert [step for step, _ in results['eval']] == [256, 512]
-  assert set(runner._last_losses) >= {  # pylint: disable=protected-access
+  assert set(runner.last_losses) >= {
       'loss', 'policy_gradient_loss', 'value_estimation_loss'}
   sparse = {network.name: network for network in runner.bundle.sparse}
   if method == 'dense':

@@ -35,7 +35,7 @@ def test_each_method_trains_with_sparse_actor_and_critics(finished):
   assert results['method'] == method
   assert results['finished'] and results['train_steps_done'] == 300
   assert [step for step, _ in results['eval']] == [200, 400]
-  assert runner._last_losses.keys() == {  # pylint: disable=protected-access
+  assert runner.last_losses.keys() == {
       'loss', 'critic_loss', 'actor_loss', 'alpha_loss'}
   sparse = {network.name: network for network in runner.bundle.sparse}
   if method == 'dense':
