@@ -13,6 +13,7 @@ import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop  # pylint: disable=unused-import
+from rigl_rl import methods
 from rigl_rl.errors import ConfigError
 
 
@@ -49,8 +50,9 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
   except (ValueError, KeyError, IOError, SyntaxError) as e:
     hint = ''
     if 'matching reference' in str(e):
-      hint = ('; mask updaters are @Static(), @SET(), @RigL() and @Prune(), '
-              'agents @dqn_agent, @sac_agent and @ppo_agent')
+      updaters = [f'@{name}()' for name in methods.UPDATERS.values()]
+      hint = (f'; mask updaters are {", ".join(updaters[:-1])} and '
+              f'{updaters[-1]}, agents @dqn_agent, @sac_agent and @ppo_agent')
     macro = re.search(r"No bindings specified for '(\w+)/gin.macro'", str(e))
     if macro:
       raise ConfigError(

@@ -10,14 +10,13 @@ import subprocess
 import pytest
 
 from rigl_rl import config
+from rigl_rl import methods
 from rigl_rl import sparsity
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
 
-
-@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('method', methods.CORE)
 def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
                                                          capsys):
   root = str(tmp_path / method)
