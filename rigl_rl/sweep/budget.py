@@ -167,9 +167,10 @@ def actor_critic_split(gin_files: Sequence[str], bindings: Sequence[str],
   """Gin bindings that give an actor-critic run's actor and critic their
   shares of a parameter budget (Graesser et al. 2022, section 5, Fig. 3).
 
-  The standard dense count is measured on the run's own networks at width 1;
-  every network other than 'actor' (SAC's two critics, PPO's value network)
-  counts as the critic.
+  The standard dense count is measured on the run's own networks at width 1
+  (built by `matching.build_agent`, so gin must hold no configuration); every
+  network other than 'actor' (SAC's two critics, PPO's value network) counts
+  as the critic.
 
   Args:
     gin_files: a SAC or PPO run's gin files.

@@ -2,10 +2,11 @@
 
 The parameter-matched dense baseline scales the dense network's layer widths
 until its parameter count equals the active count of a sparse network.
+Counting builds each configuration's agent with `build_agent`, so gin must
+hold no configuration when `target_active_params` or `matched_dense_width`
+is called (the caller clears its own).
 """
 from typing import Callable, Sequence
-
-import gin
 
 from rigl_rl.errors import ConfigError
 
@@ -52,21 +53,21 @@ def matched_width(count_at: Callable[[float], int], target: int,
 def build_agent(gin_files: Sequence[str], bindings: Sequence[str]):
   """Builds a configured run's agent (not its episodes or replay) from gin.
 
+  The configuration lives in gin only while the agent is built
+  (`config.parsed`): gin must hold none when this is called, and holds none
+  after.
+
   Returns:
     The run's `AgentBundle`.
 
   Raises:
     ConfigError: for gin errors, in one line.
+    RuntimeError: if gin already holds a configuration.
   """
-  # pylint: disable=g-import-not-at-top
   # TensorFlow loads only when asked for parameter counts.
-  from rigl_rl import config
-  gin.clear_config()
-  try:
-    config.parse(gin_files, bindings)
+  from rigl_rl import config  # pylint: disable=g-import-not-at-top
+  with config.parsed(gin_files, bindings):
     return config.configured_agent()[1]
-  finally:
-    gin.clear_config()
 
 
 def target_active_params(gin_files: Sequence[str],
