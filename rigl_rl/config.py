@@ -24,6 +24,7 @@ import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop  # pylint: disable=unused-import
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError
+from rigl_rl.errors import one_line
 
 # gin's include statement: `include 'common/mujoco.gin'`, alone on its line.
 _INCLUDE = re.compile(r"""^\s*include\s+(['"])(.*)\1\s*(#.*)?$""")
@@ -151,12 +152,6 @@ def parsed(gin_files: Sequence[str], gin_bindings: Sequence[str]):
     yield
   finally:
     gin.clear_config()
-
-
-def one_line(error: BaseException) -> str:
-  """The first line of an error message (gin appends location lines)."""
-  text = str(error).strip() or type(error).__name__
-  return text.splitlines()[0].strip()
 
 
 def configured_agent(seed: int = 0):
