@@ -37,6 +37,7 @@ from tf_agents.replay_buffers import tf_uniform_replay_buffer
 from tf_agents.utils import common
 
 from rigl_rl import config
+from rigl_rl import methods
 from rigl_rl.training.loop import Runner
 from rigl_rl.envs import factory
 
@@ -48,11 +49,10 @@ flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
 FLAGS = flags.FLAGS
 
 GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin')
-METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
 # suite -> (gin file prefix, methods timed, extra bindings).
 SUITES = {
-    'cartpole_dqn': ('dqn/cartpole', METHODS, []),
-    'halfcheetah_sac': ('sac/halfcheetah', METHODS, []),
+    'cartpole_dqn': ('dqn/cartpole', methods.CORE, []),
+    'halfcheetah_sac': ('sac/halfcheetah', methods.CORE, []),
     'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'), []),
     'atari_pong': ('dqn/atari_nature', ('dense', 'rigl'),
                    ["atari.game = 'Pong'",
@@ -75,7 +75,7 @@ class RunLoop:
                 f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}',
                 # A chunk never runs past the timed window.
                 f'Runner.max_chunk = {min(1000, steps)}'] + extra
-    if method != 'dense':
+    if method != methods.DENSE:
       # Mask updates at the gin file's interval throughout the timed window.
       bindings += ['UpdateSchedule.begin_fraction = 0.0',
                    'UpdateSchedule.end_fraction = 1.0']
@@ -138,10 +138,10 @@ class TutorialLoop:
 
 def main(argv):
   del argv
-  methods = SUITES[FLAGS.suite][1]
+  timed = SUITES[FLAGS.suite][1]
   loops = {
       method: RunLoop(FLAGS.suite, method, FLAGS.steps, FLAGS.rounds)
-      for method in methods
+      for method in timed
   }
   if FLAGS.suite == 'cartpole_dqn':
     loops['tfagents_tutorial'] = TutorialLoop()
@@ -153,7 +153,7 @@ def main(argv):
             f'{rates[name][-1]:7.1f} env steps/s', flush=True)
   medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
   dense = medians['dense']
-  for method in methods[1:]:
+  for method in timed[1:]:
     print(f'{method:6s} / dense    = {medians[method] / dense:.3f} '
           '(target >= 0.90)')
   if 'tfagents_tutorial' in medians:

@@ -1,8 +1,73 @@
-"""Start-up helpers for the binaries. Imports nothing heavy."""
+"""What the binaries share: their common flags, a quiet start-up, and how
+errors end them.
+
+A user's mistake ends a binary with one `error:` line; a bug ends it with its
+traceback and everything held back during start-up. Imports nothing heavy
+(absl and rigl_rl.errors only): binaries parse flags and hold stderr before
+TensorFlow loads.
+"""
 import contextlib
 import os
 import sys
 import tempfile
+from typing import Callable
+import warnings
+
+from absl import app
+from absl import flags
+from absl import logging
+
+from rigl_rl.errors import ConfigError
+from rigl_rl.errors import one_line
+
+
+def define_root_dir(help_text: str) -> None:
+  """Defines the required --root_dir, a run directory."""
+  # Named for the binary, so that its --help lists the flag.
+  flags.DEFINE_string('root_dir', None, help_text, module_name=sys.argv[0])
+  flags.mark_flag_as_required('root_dir')
+
+
+def define_gin_flags() -> None:
+  """Defines --gin_files and --gin_bindings, both repeatable."""
+  flags.DEFINE_multi_string('gin_files', [], 'Gin files, parsed in order.',
+                            module_name=sys.argv[0])
+  flags.DEFINE_multi_string('gin_bindings', [],
+                            "Gin bindings, e.g. 'SPARSITY = 0.95'.",
+                            module_name=sys.argv[0])
+
+
+def quiet() -> None:
+  """Keeps a binary's output to its progress lines.
+
+  Silences TensorFlow's C++ notices, absl INFO lines (TF's one per
+  checkpoint, rliable's one per estimate) and the SyntaxWarnings autograph
+  raises on the TF-Agents code it converts. Call before TensorFlow loads.
+  """
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  logging.set_verbosity(logging.WARNING)
+  warnings.filterwarnings('ignore', category=SyntaxWarning,
+                          module='.*__autograph_generated_file')
+
+
+def run(main: Callable[[], None]) -> None:
+  """Parses the flags and runs `main`; positional arguments are an error."""
+
+  def main_of_argv(argv):
+    if len(argv) > 1:
+      sys.exit(f'error: unexpected arguments {argv[1:]}')
+    main()
+
+  app.run(main_of_argv)
+
+
+@contextlib.contextmanager
+def user_errors():
+  """Ends the process with one `error:` line for a ConfigError in the block."""
+  try:
+    yield
+  except ConfigError as e:
+    sys.exit(f'error: {one_line(e)}')
 
 
 class HeldOutput:
@@ -39,3 +104,25 @@ def held_stderr():
       os.close(saved)
       held.seek(0)
       output._text = held.read().decode(errors='replace')  # pylint: disable=protected-access
+
+
+@contextlib.contextmanager
+def startup():
+  """Holds stderr while the block starts the library up.
+
+  A ConfigError in the block ends the process with its one `error:` line,
+  the held output dropped. Any other error is a bug: the held output is
+  replayed, then the error propagates with its traceback.
+
+  Yields:
+    A HeldOutput: what start-up wrote, e.g. for the run's startup.log.
+  """
+  output = HeldOutput()  # Empty, should holding stderr itself fail.
+  try:
+    with held_stderr() as output:
+      yield output
+  except ConfigError as e:
+    sys.exit(f'error: {one_line(e)}')
+  except Exception:  # pylint: disable=broad-except
+    sys.stderr.write(output.text())
+    raise

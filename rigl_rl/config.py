@@ -1,8 +1,17 @@
-"""Parsing gin files and bindings, with errors a user can act on."""
-import logging
+"""Parsing gin files and bindings, with errors a user can act on.
+
+gin holds one process-global configuration, and nothing here changes it
+behind a caller's back: `parse` adds to it, as gin's own parsing does, and
+whoever owns the process (a binary, a test) decides when to clear it;
+`parsed` holds a configuration for one block only, and so needs an empty one
+on entry and leaves an empty one. Includes are resolved here, next to the
+file that includes them, so gin's process-global include search path is
+never touched.
+"""
+import contextlib
 import os
 import re
-from typing import Sequence
+from typing import Sequence, Tuple
 
 import gin
 
@@ -13,13 +22,75 @@ import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop  # pylint: disable=unused-import
+from rigl_rl import methods
 from rigl_rl.errors import ConfigError
+from rigl_rl.errors import one_line
+
+# gin's include statement: `include 'common/mujoco.gin'`, alone on its line.
+_INCLUDE = re.compile(r"""^\s*include\s+(['"])(.*)\1\s*(#.*)?$""")
+_INCLUDE_KEYWORD = re.compile(r'^\s*include\s')
+
+
+def _include_path(name: str, including: str) -> str:
+  """The file an include statement in `including` names.
+
+  Relative names are looked up next to the including file, then in its
+  parent directory (so that files under common/ find the other common files
+  of their own agent: gin/sac and gin/ppo both hold 'common/mujoco.gin'),
+  then in the working directory.
+
+  Raises:
+    ConfigError: if none of those holds the file.
+  """
+  directory = os.path.dirname(os.path.abspath(including))
+  bases = ([''] if os.path.isabs(name) else
+           [directory, os.path.dirname(directory), os.getcwd()])
+  candidates = [os.path.join(base, name) for base in bases]
+  for candidate in candidates:
+    if os.path.isfile(candidate):
+      return candidate
+  raise ConfigError(f'gin file {including!r} includes {name!r}, but none of '
+                    f'{", ".join(candidates)} exists')
+
+
+def _expand(path: str, including: Tuple[str, ...] = ()) -> str:
+  """The text of a gin file with every include replaced by the included text.
+
+  Args:
+    path: the gin file.
+    including: the files whose includes led here, outermost first.
+
+  Raises:
+    ConfigError: for a missing or malformed include, or an include cycle.
+  """
+  path = os.path.abspath(path)
+  if path in including:
+    chain = ' -> '.join(including + (path,))
+    raise ConfigError(f'gin files include each other in a cycle: {chain}')
+  with open(path) as f:
+    lines = f.read().splitlines()
+  for index, line in enumerate(lines):
+    match = _INCLUDE.match(line)
+    if match:
+      lines[index] = _expand(_include_path(match.group(2), path),
+                             including + (path,))
+    elif _INCLUDE_KEYWORD.match(line):
+      # Left to gin, it would search its own global path.
+      raise ConfigError(f"{path}, line {index + 1}: write includes as "
+                        f"include 'file.gin', got {line.strip()!r}")
+  return '\n'.join(lines)
 
 
 def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
-  """Parses gin files, then bindings; unknown names are errors.
+  """Parses gin files, then bindings, into gin's configuration, and locks it.
 
-  Includes resolve relative to the directory of each file given.
+  Unknown names are errors. An include resolves next to the file that holds
+  it (see `_include_path`). What gin held before stays; callers that want
+  only these files clear gin first, or use `parsed`.
+
+  Args:
+    gin_files: gin files, parsed in order.
+    gin_bindings: gin bindings, parsed after the files.
 
   Raises:
     ConfigError: for a missing file or any parse error, in one line.
@@ -31,41 +102,56 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     if not os.path.isfile(path):
       raise ConfigError(f'gin file {path!r} not found (relative paths start '
                         f'at {os.getcwd()})')
-  # gin searches includes in every directory ever added, first added first;
-  # gin/sac and gin/ppo hold files of the same names ('common/mujoco.gin'),
-  # so the search path is set to this call's directories, then restored.
-  # Each file's parent directory comes after its own, so that files under
-  # common/ find the other common files of their agent.
-  search_path = gin.config._LOCATION_PREFIXES  # pylint: disable=protected-access
-  saved = list(search_path)
-  directories = [os.path.dirname(os.path.abspath(path)) for path in gin_files]
-  search_path[:] = [''] + directories + [os.path.dirname(d)
-                                         for d in directories]
-  # gin's package-resource reader logs an error for every search path that
-  # misses before the one that hits; its real failures are raised, not logged.
-  logging.disable(logging.ERROR)
+  texts = [_expand(path) for path in gin_files]
   try:
-    gin.parse_config_files_and_bindings(gin_files, gin_bindings)
+    for text in texts:
+      gin.parse_config(text)
+    gin.parse_config(gin_bindings)
+    gin.finalize()
   except (ValueError, KeyError, IOError, SyntaxError) as e:
     hint = ''
     if 'matching reference' in str(e):
-      hint = ('; mask updaters are @Static(), @SET(), @RigL() and @Prune(), '
-              'agents @dqn_agent, @sac_agent and @ppo_agent')
+      updaters = [f'@{name}()' for name in methods.UPDATERS.values()]
+      hint = (f'; mask updaters are {", ".join(updaters[:-1])} and '
+              f'{updaters[-1]}, agents @dqn_agent, @sac_agent and @ppo_agent')
     macro = re.search(r"No bindings specified for '(\w+)/gin.macro'", str(e))
     if macro:
       raise ConfigError(
           f'gin macro {macro.group(1)} has no value; set it with '
           f"--gin_bindings='{macro.group(1)} = ...'") from e
     raise ConfigError(f'gin: {one_line(e)}{hint}') from e
+
+
+@contextlib.contextmanager
+def parsed(gin_files: Sequence[str], gin_bindings: Sequence[str]):
+  """Holds a configuration parsed by `parse` for the length of a block.
+
+  For library code that builds from a configuration of its own, such as
+  parameter matching or evaluating a run's checkpoint. gin has a single
+  process-global configuration, so this needs it empty on entry and clears
+  it on exit: it never discards a configuration it did not parse.
+
+  Args:
+    gin_files: gin files, parsed in order.
+    gin_bindings: gin bindings, parsed after the files.
+
+  Yields:
+    Nothing; gin holds the configuration inside the block.
+
+  Raises:
+    RuntimeError: if gin already holds a configuration. Its owner clears it
+      (`gin.clear_config()`) when done with it.
+    ConfigError: as `parse`.
+  """
+  if gin.config_str() or gin.config_is_locked():
+    raise RuntimeError(
+        'gin already holds a configuration; clear it (gin.clear_config()) '
+        'once done with it, before building from another')
+  try:
+    parse(gin_files, gin_bindings)
+    yield
   finally:
-    logging.disable(logging.NOTSET)
-    search_path[:] = saved
-
-
-def one_line(error: BaseException) -> str:
-  """The first line of an error message (gin appends location lines)."""
-  text = str(error).strip() or type(error).__name__
-  return text.splitlines()[0].strip()
+    gin.clear_config()
 
 
 def configured_agent(seed: int = 0):

@@ -32,11 +32,11 @@ def main(argv):
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   # pylint: disable=g-import-not-at-top
   from rigl_rl.errors import ConfigError
-  from rigl_rl.sweep import matching
+  from rigl_rl.sweep import budget
   try:
-    bindings = matching.actor_critic_split(FLAGS.gin_files, FLAGS.gin_bindings,
-                                           FLAGS.budget, FLAGS.actor_share,
-                                           FLAGS.regime)
+    bindings = budget.actor_critic_split(FLAGS.gin_files, FLAGS.gin_bindings,
+                                         FLAGS.budget, FLAGS.actor_share,
+                                         FLAGS.regime)
   except ConfigError as e:
     sys.exit(f'error: {e}')
   print(' '.join(f"--gin_bindings='{binding}'" for binding in bindings))

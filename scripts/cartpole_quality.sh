@@ -9,8 +9,10 @@ out=${1:-/tmp/cartpole_quality}
 shift || true
 seeds=${*:-0 1 2}
 mkdir -p "$out"
+# Dense and the sparse methods, as rigl_rl/methods.py names them.
+core=$(python -c 'from rigl_rl import methods; print(*methods.CORE)')
 for seed in $seeds; do
-  for method in dense prune static set rigl; do
+  for method in $core; do
     bin/train --root_dir="$out/${method}_seed$seed" \
       --gin_files="gin/dqn/cartpole_$method.gin" \
       --gin_bindings="SEED = $seed" >> "$out/${method}_seed$seed.log" 2>&1 ||

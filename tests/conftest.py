@@ -9,6 +9,8 @@ import gin
 import pytest
 import tensorflow as tf
 
+from rigl_rl import methods
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GIN_DIR = os.path.join(REPO, 'gin')
 TRAIN = os.path.join(REPO, 'bin', 'train')
@@ -66,18 +68,15 @@ PPO_SPARSE_SMOKE_BINDINGS = ('UpdateSchedule.interval = 4',
 def smoke_bindings(method, agent='dqn'):
   if agent == 'ppo':
     return list(PPO_SMOKE_BINDINGS) + (
-        list(PPO_SPARSE_SMOKE_BINDINGS) if method in ('set', 'rigl') else
+        list(PPO_SPARSE_SMOKE_BINDINGS) if method in methods.DYNAMIC else
         ['UpdateSchedule.interval = 4'] if method == 'prune' else [])
   base = {'dqn': SMOKE_BINDINGS, 'sac': SAC_SMOKE_BINDINGS}[agent]
   return list(base) + (
-      list(SPARSE_SMOKE_BINDINGS) if method != 'dense' else [])
+      list(SPARSE_SMOKE_BINDINGS) if method != methods.DENSE else [])
 
 
 def gin_path(name, agent='dqn'):
   return os.path.join(GIN_DIR, agent, name)
-
-
-METHODS = ('dense', 'static', 'prune', 'set', 'rigl')
 
 
 # Pixel DQN: small replays, short Atari episodes, few train steps.

@@ -6,6 +6,8 @@ import gin
 import pytest
 
 from rigl_rl import config
+from rigl_rl import methods
+from rigl_rl.envs import names
 from rigl_rl.training.loop import Runner
 from rigl_rl.errors import ConfigError
 from tests.conftest import GIN_DIR
@@ -16,15 +18,17 @@ RUN_FILES = [path for path in ALL_FILES
              if os.path.basename(os.path.dirname(path)) != 'common']
 
 
-METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
-MUJOCO = ('halfcheetah', 'hopper', 'walker2d', 'ant', 'humanoid')
-MINATAR = tuple(f'minatar_{game}' for game in (
-    'asterix', 'breakout', 'freeway', 'seaquest', 'space_invaders'))
+MUJOCO = tuple(names.gin_name(spec) for spec in names.MUJOCO)
+MINATAR = tuple(names.gin_name(names.pixel_spec(names.MINATAR, game))
+                for game in names.MINATAR_GAMES)
+# DQN takes discrete actions, SAC continuous ones, PPO both.
+PENDULUM = names.gin_name('Pendulum-v1')
+DISCRETE = tuple(names.gin_name(spec) for spec in names.CLASSIC_CONTROL
+                 if names.gin_name(spec) != PENDULUM)
 ENVS = {
-    'dqn': ('cartpole', 'acrobot', 'mountaincar', 'atari_nature',
-            'atari_impala') + MINATAR,
-    'sac': MUJOCO + ('pendulum',),
-    'ppo': MUJOCO + ('pendulum', 'cartpole'),
+    'dqn': DISCRETE + ('atari_nature', 'atari_impala') + MINATAR,
+    'sac': MUJOCO + (PENDULUM,),
+    'ppo': MUJOCO + (PENDULUM, names.gin_name('CartPole-v1')),
 }
 # agent -> the agent_fn parameters that hold each network's SparseTraining.
 SPARSE_PARAMETERS = {
@@ -40,16 +44,17 @@ def _agent(path):
 
 @pytest.mark.parametrize('agent', sorted(ENVS))
 def test_every_env_has_every_method(agent):
-  names = {os.path.basename(path) for path in RUN_FILES
+  files = {os.path.basename(path) for path in RUN_FILES
            if _agent(path) == agent}
   for env in ENVS[agent]:
-    for method in METHODS:
-      assert f'{env}_{method}.gin' in names
+    for method in methods.CORE:
+      assert f'{env}_{method}.gin' in files
 
 
 def _bindings(path):
   """The lottery configs name their earlier run; parsing needs no such run."""
-  return (['TICKET_RUN_DIR = "/a/finished/run"'] if 'lottery' in path else [])
+  return (['TICKET_RUN_DIR = "/a/finished/run"']
+          if methods.LOTTERY in os.path.basename(path) else [])
 
 
 @pytest.mark.parametrize('path', ALL_FILES,
@@ -63,25 +68,17 @@ def test_lottery_without_its_run_names_the_macro_to_set():
     config.parse([os.path.join(GIN_DIR, 'dqn', 'cartpole_lottery.gin')], [])
 
 
-# Baselines that train the dense network (Obando-Ceron et al. 2024, 5.1).
-DENSE_BASELINES = ('reset', 'redo', 'weight_decay')
-
-
-def _method(path):
-  stem = os.path.basename(path)[:-len('.gin')]
-  return next(method for method in METHODS + DENSE_BASELINES + ('lottery',)
-              if stem.endswith('_' + method))
 # The lottery ticket needs an earlier run; tests/baselines/ builds it. SAC,
 # PPO and MinAtar build every dense base and every method on one env: their
 # method files differ only in the dense base they include. Atari's method
 # files share MinAtar's (common/pixels_<method>.gin), and an Atari RigL run
 # trains in tests/networks/test_conv.py.
 def _buildable(path):
-  name = os.path.basename(path)
-  if _method(path) == 'lottery':
+  name, method = os.path.basename(path), methods.gin_stem(path)
+  if method == methods.LOTTERY:
     return False
-  if _method(path) == 'dense' or name.startswith(('pendulum_',
-                                                   'minatar_breakout_')):
+  if method == methods.DENSE or name.startswith(('pendulum_',
+                                                 'minatar_breakout_')):
     return True
   return _agent(path) == 'dqn' and not name.startswith(('minatar_', 'atari_'))
 
@@ -90,9 +87,9 @@ BUILDABLE = [path for path in RUN_FILES if _buildable(path)]
 
 
 def test_cartpole_has_every_baseline():
-  names = {os.path.basename(path) for path in RUN_FILES}
-  for baseline in DENSE_BASELINES + ('lottery',):
-    assert f'cartpole_{baseline}.gin' in names
+  files = {os.path.basename(path) for path in RUN_FILES}
+  for baseline in methods.DENSE_BASELINES + (methods.LOTTERY,):
+    assert f'cartpole_{baseline}.gin' in files
 
 
 @pytest.mark.parametrize('path', RUN_FILES,
@@ -102,12 +99,12 @@ def test_run_config_names_method_and_macros(path):
   for macro in ('NUM_ENV_STEPS', 'EVAL_INTERVAL', 'EVAL_EPISODES',
                 'CHECKPOINT_INTERVAL', 'SEED'):
     assert gin.query_parameter(f'%{macro}') is not None
-  method = _method(path)
-  if method in ('dense',) + DENSE_BASELINES:
+  method = methods.gin_stem(path)
+  if method in (methods.DENSE,) + methods.DENSE_BASELINES:
     for parameter in SPARSE_PARAMETERS[_agent(path)]:
       with pytest.raises(ValueError):
         gin.query_parameter(parameter)
-  elif method == 'lottery':
+  elif method == methods.LOTTERY:
     assert gin.query_parameter('LotteryTicket.run_dir').scoped_selector == (
         'TICKET_RUN_DIR/gin.macro')
   else:
@@ -122,9 +119,9 @@ def test_run_config_builds(path, tmp_path):
            if _agent(path) != 'ppo' else [])
   config.parse([path], small)
   runner = Runner(str(tmp_path / 'run'), verbose=False)
-  method = _method(path)
-  dense_network = method in ('dense',) + DENSE_BASELINES
-  assert runner.bundle.method == ('dense' if dense_network else method)
+  method = methods.gin_stem(path)
+  dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES
+  assert runner.bundle.method == (methods.DENSE if dense_network else method)
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()

@@ -10,14 +10,13 @@ import subprocess
 import pytest
 
 from rigl_rl import config
+from rigl_rl import methods
 from rigl_rl import sparsity
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
-METHODS = ('dense', 'prune', 'static', 'set', 'rigl')
 
-
-@pytest.mark.parametrize('method', METHODS)
+@pytest.mark.parametrize('method', methods.CORE)
 def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
                                                          capsys):
   root = str(tmp_path / method)
@@ -93,9 +92,8 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
     assert results['active_params'] == total
   else:
     assert results['sparsity'] == 0.9
-    expected = sparsity.layer_sparsities(
-        {'hidden_0': (4, 64), 'hidden_1': (64, 64), 'output': (64, 2)},
-        'erdos_renyi_kernel', 0.9)
+    expected = sparsity.erk(
+        {'hidden_0': (4, 64), 'hidden_1': (64, 64), 'output': (64, 2)}, 0.9)
     # Pruning has reached its targets at 80% of training.
     for layer, value in results['layer_sparsity']['q'].items():
       size = {'hidden_0': 256, 'hidden_1': 4096, 'output': 128}[layer]

@@ -7,17 +7,14 @@ matplotlib.use('Agg')  # Reports are written on headless machines.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
+from rigl_rl import methods
 from rigl_rl.analysis import report
 
-COLORS = {
-    report.DENSE: 'black',
-    report.MATCHED: 'tab:gray',
-    'prune': 'tab:blue',
-    'static': 'tab:orange',
-    'set': 'tab:green',
-    'rigl': 'tab:red',
-    'lottery': 'tab:purple',
-}
+# One colour per method, in report order (dense, matched dense, then the
+# sparse methods and the lottery ticket).
+COLORS = dict(zip(report.METHOD_ORDER,
+                  ('black', 'tab:gray', 'tab:blue', 'tab:orange', 'tab:green',
+                   'tab:red', 'tab:purple'), strict=True))
 
 
 def _color(method: str, index: int) -> str:
@@ -60,12 +57,12 @@ def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
   standard dense network as a horizontal line (Fig. 2 of Graesser et al.)."""
   fig, ax = plt.subplots(figsize=(8.0, 4.4), layout='constrained')
   mine = [r for r in rows if r.agent == agent and r.env == env]
-  methods = sorted({r.method for r in mine}, key=report.method_key)
-  for index, method in enumerate(methods):
+  shown = sorted({r.method for r in mine}, key=report.method_key)
+  for index, method in enumerate(shown):
     points = sorted((r for r in mine if r.method == method),
                     key=lambda r: r.active_params)
     color = _color(method, index)
-    if method == report.DENSE:
+    if method == methods.DENSE:
       dense = points[0]
       ax.axhline(dense.mean.value, color=color, lw=1.5,
                  label=f'dense ({round(dense.active_params)} params)')
@@ -90,7 +87,7 @@ def iqm_bars(aggregates: Sequence[report.Aggregate], agent: str, suite: str,
   """IQM of normalised scores with 95% CIs per method at one sparsity, the
   standard dense network included (Fig. 1 of Graesser et al.)."""
   chosen = [a for a in aggregates if a.agent == agent and a.suite == suite and
-            (a.method == report.DENSE or abs(a.sparsity - sparsity) < 1e-9)]
+            (a.method == methods.DENSE or abs(a.sparsity - sparsity) < 1e-9)]
   chosen.sort(key=lambda a: report.method_key(a.method))
   fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(chosen) + 1.6),
                          layout='constrained')
@@ -99,7 +96,7 @@ def iqm_bars(aggregates: Sequence[report.Aggregate], agent: str, suite: str,
     ax.barh(index, a.iqm.value, color=_color(a.method, index), alpha=0.75,
             xerr=[[a.iqm.value - a.iqm.low], [a.iqm.high - a.iqm.value]],
             capsize=4)
-    labels.append('dense: 100%' if a.method == report.DENSE else
+    labels.append('dense: 100%' if a.method == methods.DENSE else
                   f'{a.method}: {100 * (1 - sparsity):g}%')
   ax.set_yticks(range(len(chosen)), labels)
   ax.invert_yaxis()
@@ -145,7 +142,7 @@ def write_all(results: Sequence[report.Result], rows: Sequence[report.Row],
   for agent, suite in sorted({(a.agent, a.suite) for a in aggregates}):
     sparsities = sorted({a.sparsity for a in aggregates
                          if a.agent == agent and a.suite == suite and
-                         a.method != report.DENSE})
+                         a.method != methods.DENSE})
     for sparsity in sparsities:
       images['iqm'].append(iqm_bars(
           aggregates, agent, suite, sparsity,
@@ -161,12 +158,12 @@ def write_all(results: Sequence[report.Result], rows: Sequence[report.Row],
       group_curves[key] = (steps, mean, ci, len(runs))
   for agent, env in sorted({(r.agent, r.env) for r in results}):
     sparsities = sorted({k[3] for k in group_curves
-                         if k[:2] == (agent, env) and k[2] != report.DENSE})
+                         if k[:2] == (agent, env) and k[2] != methods.DENSE})
     for sparsity in sparsities:
       curves = {method: curve
                 for (a, e, method, s), curve in group_curves.items()
                 if (a, e) == (agent, env) and
-                (method == report.DENSE or s == sparsity)}
+                (method == methods.DENSE or s == sparsity)}
       images['curves'].append(learning_curves(
           curves, agent, env, sparsity,
           os.path.join(out_dir, f'curves_{_slug(f"{agent}_{env}")}_'

@@ -16,12 +16,12 @@ import numpy as np
 from rliable import library as rly
 from rliable import metrics
 
+from rigl_rl import methods
 from rigl_rl.analysis import scores as scores_lib
 
-DENSE = 'dense'
 MATCHED = 'dense (matched)'
 # Plot and table order; methods not listed follow alphabetically.
-METHOD_ORDER = (DENSE, MATCHED, 'prune', 'static', 'set', 'rigl', 'lottery')
+METHOD_ORDER = (methods.DENSE, MATCHED) + methods.SPARSE + (methods.LOTTERY,)
 CONFIDENCE = 0.95
 
 
@@ -196,7 +196,7 @@ def normalized(results: Sequence[Result]) -> Tuple[
   grouped = groups(results)
   dense_means = {(agent, env): np.mean([r.final_score for r in runs])
                  for (agent, env, method, _), runs in grouped.items()
-                 if method == DENSE}
+                 if method == methods.DENSE}
   out, how, notes = {}, {}, []
   for key, runs in grouped.items():
     agent, env = key[0], key[1]
@@ -267,7 +267,7 @@ def _ci_text(estimate: Estimate) -> str:
 
 
 def _sparsity_text(method: str, sparsity: float) -> str:
-  return '0' if method == DENSE else f'{sparsity:g}'
+  return '0' if method == methods.DENSE else f'{sparsity:g}'
 
 
 def _csv(header: Sequence[str], cells: Sequence[Sequence]) -> str:

@@ -5,7 +5,6 @@ import os
 import time
 from typing import Callable, Dict, Sequence
 
-import gin
 import tensorflow as tf
 
 from rigl_rl import config
@@ -48,21 +47,22 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
     The results: the run, its checkpoint and, per sigma, the mean, standard
     deviation and list of episode returns.
 
+  The run's config.gin lives in gin only while its agent is built
+  (`config.parsed`): gin must hold no configuration when this is called,
+  and holds none after.
+
   Raises:
     ConfigError: for a directory without a run or checkpoint, bad sigmas or
       episodes, or a run whose observations are not pixels.
+    RuntimeError: if gin already holds a configuration.
   """
   if episodes < 1:
     raise ConfigError(f'--episodes must be >= 1, got {episodes}')
   if not sigmas or min(sigmas) < 0:
     raise ConfigError(f'--sigmas must be non-negative numbers, got {sigmas}')
   path = _checkpoint(root_dir)
-  gin.clear_config()
-  try:
-    config.parse([os.path.join(root_dir, run_dir.CONFIG_FILE)], [])
+  with config.parsed([os.path.join(root_dir, run_dir.CONFIG_FILE)], []):
     env_spec, bundle = config.configured_agent(seed)
-  finally:
-    gin.clear_config()
   tf.train.Checkpoint(agent=bundle.agent).restore(
       path).assert_existing_objects_matched().expect_partial()
   rng = tf.random.Generator.from_seed(seed)

@@ -1,6 +1,8 @@
 """Reference scores for normalising returns across environments."""
 from typing import Dict, Optional, Tuple
 
+from rigl_rl.envs import names
+
 # Atari (random, human) scores as published with the DQN Nature paper (Mnih
 # et al. 2015) and collected in Badia et al. 2020 (Agent57), for the 15 games
 # of Graesser et al. 2022, A.4; env specs are 'atari:<Game>'.
@@ -33,25 +35,22 @@ RANDOM_POLICY: Dict[str, float] = {
     'MountainCar-v0': -200.0,
 }
 
-CLASSIC_CONTROL = ('CartPole-v1', 'Acrobot-v1', 'MountainCar-v0', 'Pendulum-v1')
-MUJOCO = ('HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5', 'Ant-v5',
-          'Humanoid-v5')
-
 
 def suite(env: str) -> str:
   """The benchmark suite an environment spec belongs to; aggregates stay
   within one suite."""
   if ':' in env:
     return env.split(':', 1)[0]
-  if env in CLASSIC_CONTROL:
+  if env in names.CLASSIC_CONTROL:
     return 'classic_control'
-  if env in MUJOCO:
+  if env in names.MUJOCO:
     return 'mujoco'
   return 'other'
 
 
 def atari_game(env: str) -> Optional[str]:
-  return env.split(':', 1)[1] if env.startswith('atari:') else None
+  prefix = names.pixel_spec(names.ATARI, '')
+  return env[len(prefix):] if env.startswith(prefix) else None
 
 
 def human_normalized(env: str, score: float) -> float:

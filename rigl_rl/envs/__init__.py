@@ -1,3 +1,2 @@
-"""Environments behind one factory: spec string -> TF-Agents environment."""
-from rigl_rl.envs.factory import make_py_environment
-from rigl_rl.envs.factory import make_environment
+"""Environments: `factory` builds a TF-Agents environment from a spec string
+or configured game; `names` lists every spec (and imports nothing)."""

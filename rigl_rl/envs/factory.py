@@ -13,15 +13,10 @@ from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 
 from rigl_rl.envs import in_graph
+from rigl_rl.envs import names
 from rigl_rl.envs import pixels
 from rigl_rl.envs import time_steps
 from rigl_rl.errors import ConfigError
-
-CLASSIC_CONTROL = ('CartPole-v1', 'Acrobot-v1', 'MountainCar-v0',
-                   'Pendulum-v1')
-# Through gymnasium[mujoco]: the `mujoco` wheel, no mujoco-py.
-MUJOCO = ('HalfCheetah-v5', 'Hopper-v5', 'Walker2d-v5', 'Ant-v5',
-          'Humanoid-v5')
 
 
 class GymnasiumEnvironment(py_environment.PyEnvironment):
@@ -77,10 +72,10 @@ class GymnasiumEnvironment(py_environment.PyEnvironment):
     self._env.close()
 
 
-# Exact gymnasium ids, and prefixes of the pixel suites ('atari:<Game>').
+# The pixel suites, by the prefix of their specs ('atari:<Game>').
 _SUITES: Dict[str, Callable[[str], pixels.Game]] = {
-    'minatar:': lambda game: pixels.MinAtar(game=game),
-    'atari:': lambda game: pixels.Atari(game=game),
+    names.MINATAR: lambda game: pixels.MinAtar(game=game),
+    names.ATARI: lambda game: pixels.Atari(game=game),
 }
 
 Spec = Union[str, pixels.Game]
@@ -100,15 +95,15 @@ def make_py_environment(spec: Spec,
   """
   if isinstance(spec, pixels.Game):
     return spec.make(seed)
-  if spec in CLASSIC_CONTROL + MUJOCO:
+  if spec in names.GYMNASIUM:
     return GymnasiumEnvironment(gym.make(spec), seed)
-  prefix, _, game = spec.partition(':')
-  if prefix + ':' not in _SUITES:
+  suite, _, game = spec.partition(':')
+  if suite not in _SUITES:
     raise ConfigError(
         f'unknown environment {spec!r}; supported: '
-        f'{", ".join(CLASSIC_CONTROL + MUJOCO)}, and '
-        f'{", ".join(p + "<game>" for p in _SUITES)}')
-  return _SUITES[prefix + ':'](game).make(seed)
+        f'{", ".join(names.GYMNASIUM)}, and '
+        f'{", ".join(names.pixel_spec(s, "<game>") for s in _SUITES)}')
+  return _SUITES[suite](game).make(seed)
 
 
 def make_environment(spec: Spec, seed: int) -> in_graph.InGraphEnvironment:

@@ -13,16 +13,9 @@ import numpy as np
 from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 
+from rigl_rl.envs import names
 from rigl_rl.envs import time_steps
 from rigl_rl.errors import ConfigError
-
-MINATAR_GAMES = ('asterix', 'breakout', 'freeway', 'seaquest',
-                 'space_invaders')
-# Appendix A.4 of Graesser et al. 2022 (002_468a9ec57e6a49fe.txt).
-ATARI_GAMES = ('Assault', 'Asterix', 'BeamRider', 'Boxing', 'Breakout',
-               'CrazyClimber', 'DemonAttack', 'Enduro', 'FishingDerby',
-               'MsPacman', 'Pong', 'Qbert', 'SpaceInvaders', 'Tutankham',
-               'VideoPinball')
 
 
 class _DiscreteUint8Environment(py_environment.PyEnvironment):
@@ -93,7 +86,7 @@ class AtariEnvironment(_DiscreteUint8Environment):
                      max_num_frames_per_episode=None)
     except gym.error.Error as e:
       raise ConfigError(f'unknown Atari game {game!r} ({e}); the paper\'s '
-                        f'games are {", ".join(ATARI_GAMES)}') from e
+                        f'games are {", ".join(names.ATARI_GAMES)}') from e
     env = gym.wrappers.AtariPreprocessing(
         env, noop_max=0, frame_skip=frame_skip, screen_size=screen_size,
         terminal_on_life_loss=terminal_on_life_loss, grayscale_obs=True)
@@ -142,7 +135,7 @@ class MinAtar(Game):
     """Checks and stores the settings.
 
     Args:
-      game: one of MINATAR_GAMES.
+      game: one of `names.MINATAR_GAMES`.
       sticky_action_probability: chance the previous action repeats
         (MinAtar's default, 0.1).
       difficulty_ramping: games speed up as they go (MinAtar's default).
@@ -151,10 +144,10 @@ class MinAtar(Game):
     Raises:
       ConfigError: for an unknown game.
     """
-    if game not in MINATAR_GAMES:
+    if game not in names.MINATAR_GAMES:
       raise ConfigError(f'unknown MinAtar game {game!r}; use one of '
-                        f'{", ".join(MINATAR_GAMES)}')
-    self.name = f'minatar:{game}'
+                        f'{", ".join(names.MINATAR_GAMES)}')
+    self.name = names.pixel_spec(names.MINATAR, game)
     self._settings = (game, sticky_action_probability, difficulty_ramping,
                       minimal_action_set)
 
@@ -178,7 +171,8 @@ class Atari(Game):
     """Stores the settings (the defaults are Dopamine's, Machado et al.).
 
     Args:
-      game: an ALE game name, e.g. 'Pong' (ATARI_GAMES lists the paper's).
+      game: an ALE game name, e.g. 'Pong' (`names.ATARI_GAMES` lists the
+        paper's).
       sticky_action_probability: chance each emulator frame repeats the
         previous action.
       frame_skip: emulator frames per agent step; the observation is the
@@ -191,7 +185,7 @@ class Atari(Game):
       terminal_on_life_loss: end episodes when a life is lost (off in
         Machado et al.'s protocol).
     """
-    self.name = f'atari:{game}'
+    self.name = names.pixel_spec(names.ATARI, game)
     self._game = game
     self._settings = (sticky_action_probability, frame_skip, screen_size,
                       stack_size, max_episode_steps, full_action_space,

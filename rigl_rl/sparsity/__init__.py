@@ -1,5 +1,7 @@
 """The sparse-training core: allocation, masks, schedules and updaters."""
-from rigl_rl.sparsity.allocation import layer_sparsities
+from rigl_rl.sparsity.allocation import erdos_renyi
+from rigl_rl.sparsity.allocation import erk
+from rigl_rl.sparsity.allocation import uniform
 from rigl_rl.sparsity.masking import count_params
 from rigl_rl.sparsity.masking import density_scaled_init
 from rigl_rl.sparsity.masking import layer_wrapper

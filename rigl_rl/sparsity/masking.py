@@ -18,7 +18,7 @@ import tf_keras
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
 
 from rigl_rl.errors import ConfigError
-from rigl_rl.sparsity import allocation
+from rigl_rl.sparsity import allocation as allocation_lib
 from rigl_rl.sparsity import updaters
 
 MASKABLE_LAYERS = (tf_keras.layers.Dense, tf_keras.layers.Conv2D)
@@ -363,8 +363,7 @@ class SparseTraining:
   def __init__(self,
                updater=gin.REQUIRED,
                sparsity: float = gin.REQUIRED,
-               distribution: str = 'erdos_renyi_kernel',
-               erk_power_scale: float = 1.0,
+               allocation: allocation_lib.Allocation = allocation_lib.erk,
                dense_layers: Sequence[str] = (),
                initializer: Optional[SparseInit] = unit_scaled_init):
     """Checks and stores the configuration.
@@ -372,8 +371,8 @@ class SparseTraining:
     Args:
       updater: a MaskUpdater, e.g. `@RigL()` in gin.
       sparsity: the network's target sparsity S in [0, 1).
-      distribution: 'uniform', 'erdos_renyi' or 'erdos_renyi_kernel'.
-      erk_power_scale: exponent on the ERK raw densities.
+      allocation: how the sparsity spreads over the layers: `@erk` (with
+        its `erk.power_scale`), `@erdos_renyi` or `@uniform`.
       dense_layers: names of layers kept dense and out of the budget.
       initializer: the sparsity-aware initialisation of methods that start
         sparse: `@unit_scaled_init` (the reference's), `@density_scaled_init`,
@@ -382,15 +381,16 @@ class SparseTraining:
         configs set `init_masks.sparsity = 0`.
 
     Raises:
-      ConfigError: for a sparsity outside [0, 1), an unknown distribution,
-        an updater that is not a MaskUpdater or an initializer that is not
-        callable.
+      ConfigError: for a sparsity outside [0, 1), an allocation that is not
+        callable, an updater that is not a MaskUpdater or an initializer
+        that is not callable.
     """
-    allocation.check_sparsity(sparsity)
-    if distribution not in allocation.DISTRIBUTIONS:
+    allocation_lib.check_sparsity(sparsity)
+    if not callable(allocation):
+      names = ', '.join(f'@{f.__name__}' for f in allocation_lib.ALLOCATIONS)
       raise ConfigError(
-          f'unknown sparsity distribution {distribution!r}; use one of '
-          f'{", ".join(allocation.DISTRIBUTIONS)}')
+          f'SparseTraining.allocation must be one of {names}; got '
+          f'{allocation!r}')
     if not isinstance(updater, updaters.MaskUpdater):
       raise ConfigError(
           f'SparseTraining.updater must be a mask updater such as @RigL(), '
@@ -401,8 +401,7 @@ class SparseTraining:
           f'@density_scaled_init or None; got {initializer!r}')
     self.updater = updater
     self.sparsity = sparsity
-    self.distribution = distribution
-    self.erk_power_scale = erk_power_scale
+    self.allocation = allocation
     self.dense_layers = tuple(dense_layers)
     self.initializer = initializer
 
@@ -425,9 +424,7 @@ class SparseTraining:
     """
     layers = sparse_layers(network)
     shapes = {layer.layer.name: tuple(layer.kernel.shape) for layer in layers}
-    sparsities = allocation.layer_sparsities(
-        shapes, self.distribution, self.sparsity, self.erk_power_scale,
-        self.dense_layers)
+    sparsities = self.allocation(shapes, self.sparsity, self.dense_layers)
     sparse_network = SparseNetwork(name, network, self.updater, self.sparsity,
                                    sparsities, targets,
                                    soft_targets=soft_targets,

@@ -2,11 +2,11 @@
 
 The parameter-matched dense baseline scales the dense network's layer widths
 until its parameter count equals the active count of a sparse network.
+Counting builds each configuration's agent with `build_agent`, so gin must
+hold no configuration when `target_active_params` or `matched_dense_width`
+is called (the caller clears its own).
 """
-import dataclasses
-from typing import Callable, List, Sequence
-
-import gin
+from typing import Callable, Sequence
 
 from rigl_rl.errors import ConfigError
 
@@ -50,21 +50,24 @@ def matched_width(count_at: Callable[[float], int], target: int,
   return low if target - below <= above - target else high
 
 
-def _bundle(gin_files: Sequence[str], bindings: Sequence[str]):
+def build_agent(gin_files: Sequence[str], bindings: Sequence[str]):
   """Builds a configured run's agent (not its episodes or replay) from gin.
+
+  The configuration lives in gin only while the agent is built
+  (`config.parsed`): gin must hold none when this is called, and holds none
+  after.
+
+  Returns:
+    The run's `AgentBundle`.
 
   Raises:
     ConfigError: for gin errors, in one line.
+    RuntimeError: if gin already holds a configuration.
   """
-  # pylint: disable=g-import-not-at-top
   # TensorFlow loads only when asked for parameter counts.
-  from rigl_rl import config
-  gin.clear_config()
-  try:
-    config.parse(gin_files, bindings)
+  from rigl_rl import config  # pylint: disable=g-import-not-at-top
+  with config.parsed(gin_files, bindings):
     return config.configured_agent()[1]
-  finally:
-    gin.clear_config()
 
 
 def target_active_params(gin_files: Sequence[str],
@@ -78,7 +81,7 @@ def target_active_params(gin_files: Sequence[str],
     ConfigError: for gin errors, in one line.
   """
   from rigl_rl.sparsity import masking  # pylint: disable=g-import-not-at-top
-  bundle = _bundle(gin_files, bindings)
+  bundle = build_agent(gin_files, bindings)
   sparse = {network.network: network for network in bundle.sparse}
   active = 0
   for network in bundle.networks.values():
@@ -88,63 +91,6 @@ def target_active_params(gin_files: Sequence[str],
       total += masked_active - masked_total
     active += total
   return active
-
-
-def actor_critic_split(gin_files: Sequence[str], bindings: Sequence[str],
-                       budget_fraction: float, actor_share: float,
-                       regime: str) -> List[str]:
-  """Gin bindings that give an actor-critic run's actor and critic their
-  shares of a parameter budget (Graesser et al. 2022, section 5, Fig. 3).
-
-  The standard dense count is measured on the run's own networks at width 1;
-  every network other than 'actor' (SAC's two critics, PPO's value network)
-  counts as the critic.
-
-  Args:
-    gin_files: a SAC or PPO run's gin files.
-    bindings: its bindings.
-    budget_fraction: the budget as a fraction of the standard dense count.
-    actor_share: the fraction of the budget that goes to the actor.
-    regime: 'sparse' (ACTOR_SPARSITY, CRITIC_SPARSITY at width 1) or 'dense'
-      (ACTOR_WIDTH, CRITIC_WIDTH).
-
-  Returns:
-    Bindings such as 'ACTOR_SPARSITY = 0.905653'.
-
-  Raises:
-    ConfigError: for an agent without an actor, an unknown regime, or a
-      budget the regime cannot meet.
-  """
-  # pylint: disable=g-import-not-at-top
-  from rigl_rl.sparsity import budget
-  from rigl_rl.sparsity import masking
-  if regime not in ('sparse', 'dense'):
-    raise ConfigError(f"regime must be 'sparse' or 'dense', got {regime!r}")
-  bundle = _bundle(gin_files, list(bindings) +
-                   ['ACTOR_WIDTH = 1.0', 'CRITIC_WIDTH = 1.0'])
-  shapes = {}
-  for name, network in bundle.networks.items():
-    layers = [masking.inner_layer(layer)
-              for layer in masking.maskable_layers(network)]
-    kernels = [tuple(layer.kernel.shape) for layer in layers]
-    shape = budget.MLPShape(kernels[0][0], tuple(k[1] for k in kernels[:-1]),
-                            kernels[-1][1], hidden_bias=layers[0].use_bias)
-    shapes.setdefault('actor' if name == 'actor' else 'critic', []).append(
-        shape)
-  if 'actor' not in shapes:
-    raise ConfigError(f'{bundle.algorithm} has no actor network; the split is '
-                      'for SAC and PPO')
-  actor, critic = (dataclasses.replace(shapes[group][0],
-                                       copies=len(shapes[group]))
-                   for group in ('actor', 'critic'))
-  if regime == 'sparse':
-    values = budget.sparsities_for_budget(budget_fraction, actor_share, actor,
-                                          critic)
-    return [f'ACTOR_SPARSITY = {values["actor"]:.6f}',
-            f'CRITIC_SPARSITY = {values["critic"]:.6f}']
-  values = budget.widths_for_budget(budget_fraction, actor_share, actor, critic)
-  return [f'ACTOR_WIDTH = {values["actor"]!r}',
-          f'CRITIC_WIDTH = {values["critic"]!r}']
 
 
 def matched_dense_width(sparse_files: Sequence[str], dense_file: str,

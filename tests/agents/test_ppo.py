@@ -9,13 +9,14 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from rigl_rl import config
+from rigl_rl import methods
 from rigl_rl.agents import losses
 from rigl_rl.errors import ConfigError
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
 
-@pytest.fixture(scope='module', params=conftest.METHODS)
+@pytest.fixture(scope='module', params=methods.CORE)
 def finished(request, tmp_path_factory):
   """A finished CartPole smoke run of each method, shared by the tests."""
   method = request.param
@@ -48,7 +49,7 @@ def test_each_method_trains_on_discrete_cartpole(finished):
       assert np.all(layer.kernel.numpy()[mask == 0] == 0)
     # Each network meets its own ERK budget at the end of training.
     assert network.masked_counts()[0] == network.target_counts()[0]
-  if method in ('set', 'rigl'):
+  if method in methods.DYNAMIC:
     for network in sparse.values():
       assert network.ever_active_fraction() > 1 - network.target_sparsity
 

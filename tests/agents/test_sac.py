@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 
 from rigl_rl import config
+from rigl_rl import methods
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
 
-@pytest.fixture(scope='module', params=conftest.METHODS)
+@pytest.fixture(scope='module', params=methods.CORE)
 def finished(request, tmp_path_factory):
   """A finished Pendulum smoke run of each method, shared by the tests."""
   method = request.param
@@ -59,7 +60,7 @@ def test_each_method_trains_with_sparse_actor_and_critics(finished):
   # The two critics have independent masks.
   assert any(not np.array_equal(a.mask.numpy(), b.mask.numpy())
              for a, b in zip(sparse['critic1'].layers, sparse['critic2'].layers))
-  if method in ('set', 'rigl'):
+  if method in methods.DYNAMIC:
     # Updates happened: some connections were active only for a while.
     assert all(network.ever_active_fraction() >
                1 - network.target_sparsity + 1e-3

@@ -4,7 +4,7 @@ import pytest
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
-from rigl_rl import envs
+from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
 
 
@@ -12,7 +12,7 @@ from rigl_rl.errors import ConfigError
                                                    ('Acrobot-v1', 6, 3),
                                                    ('MountainCar-v0', 2, 3)])
 def test_specs_shapes_and_dtypes(name, obs_dim, actions):
-  env = envs.make_environment(name, seed=0)
+  env = factory.make_environment(name, seed=0)
   spec = env.time_step_spec()
   assert spec.observation.shape == (obs_dim,)
   assert spec.observation.dtype == tf.float32
@@ -29,18 +29,18 @@ def test_specs_shapes_and_dtypes(name, obs_dim, actions):
 
 def test_unknown_environment_is_a_config_error():
   with pytest.raises(ConfigError, match="unknown environment 'Pong'"):
-    envs.make_py_environment('Pong', seed=0)
+    factory.make_py_environment('Pong', seed=0)
 
 
 def test_termination_has_discount_zero_and_truncation_one():
-  env = envs.make_py_environment('CartPole-v1', seed=0)
+  env = factory.make_py_environment('CartPole-v1', seed=0)
   env.reset()
   while True:  # Always pushing left topples the pole: termination.
     step = env.step(np.int64(0))
     if step.is_last():
       break
   assert float(step.discount) == 0.0
-  env = envs.make_py_environment('MountainCar-v0', seed=0)
+  env = factory.make_py_environment('MountainCar-v0', seed=0)
   env.reset()
   for _ in range(200):  # Doing nothing never reaches the flag: 200-step limit.
     step = env.step(np.int64(1))
@@ -48,9 +48,9 @@ def test_termination_has_discount_zero_and_truncation_one():
 
 
 def test_same_seed_same_observations():
-  first = envs.make_py_environment('Acrobot-v1', seed=3).reset().observation
-  again = envs.make_py_environment('Acrobot-v1', seed=3).reset().observation
-  other = envs.make_py_environment('Acrobot-v1', seed=4).reset().observation
+  first = factory.make_py_environment('Acrobot-v1', seed=3).reset().observation
+  again = factory.make_py_environment('Acrobot-v1', seed=3).reset().observation
+  other = factory.make_py_environment('Acrobot-v1', seed=4).reset().observation
   np.testing.assert_array_equal(first, again)
   assert not np.array_equal(first, other)
 
@@ -64,7 +64,7 @@ def test_same_seed_same_observations():
     ('Humanoid-v5', 348, 17, 0.4),
 ])
 def test_continuous_specs_shapes_and_dtypes(name, obs_dim, actions, bound):
-  env = envs.make_environment(name, seed=0)
+  env = factory.make_environment(name, seed=0)
   assert env.time_step_spec().observation.shape == (obs_dim,)
   assert env.time_step_spec().observation.dtype == tf.float32
   spec = env.action_spec()
@@ -84,7 +84,7 @@ def test_box_actions_are_clipped_to_their_bounds():
   # what the largest allowed torque, 2, costs.
   rewards = []
   for torque in (2.0, 100.0):
-    env = envs.make_py_environment('Pendulum-v1', seed=0)
+    env = factory.make_py_environment('Pendulum-v1', seed=0)
     env.reset()
     rewards.append(float(env.step(np.array([torque], np.float32)).reward))
   assert rewards[0] == rewards[1]

@@ -58,7 +58,7 @@ def mask_with_ones(shape, count):
 
 def allocated_flops(costs, method, sparsity):
   shapes = {cost.name: cost.kernel_shape for cost in costs}
-  sparsities = allocation.layer_sparsities(shapes, method, sparsity, 1.0, ())
+  sparsities = method(shapes, sparsity)
   return flops.inference_flops(
       costs, {name: 1.0 - s for name, s in sparsities.items()})
 
@@ -136,8 +136,8 @@ def test_erk_roughly_doubles_the_flops_of_the_nature_cnn():
   # big Dense 0.096, against 0.1 each for uniform: 3.34 MFLOPs against 1.89,
   # a ratio of 1.769 at S = 0.9.
   costs = flops.layer_costs(nature_cnn())
-  ratio = (allocated_flops(costs, 'erdos_renyi_kernel', 0.9) /
-           allocated_flops(costs, 'uniform', 0.9))
+  ratio = (allocated_flops(costs, allocation.erk, 0.9) /
+           allocated_flops(costs, allocation.uniform, 0.9))
   assert 1.5 < ratio < 2.5
   assert ratio == pytest.approx(1.769, abs=1e-3)
 
@@ -148,7 +148,7 @@ def test_erk_leaves_the_flops_of_an_mlp_unchanged():
   # forced-dense layers are inside the same budget); the biases are dense in
   # both. So the ratio is 1 up to float rounding: 54069.2 FLOPs at S = 0.9.
   costs = flops.layer_costs(mlp())
-  erk = allocated_flops(costs, 'erdos_renyi_kernel', 0.9)
-  uniform = allocated_flops(costs, 'uniform', 0.9)
+  erk = allocated_flops(costs, allocation.erk, 0.9)
+  uniform = allocated_flops(costs, allocation.uniform, 0.9)
   assert erk == pytest.approx(uniform, rel=1e-9)
   assert uniform == pytest.approx(2 * 0.1 * 265216 + 512 + 512 + 2)

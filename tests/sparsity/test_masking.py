@@ -1,4 +1,5 @@
 """Sparsity-aware initialisation (DESIGN section 4) on hand-made masks."""
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -56,7 +57,7 @@ def _attach(initializer, updater=None):
   own = [layer.kernel.numpy() for layer in masking.sparse_layers(network)]
   config = sparsity.SparseTraining(
       updater=updater or sparsity.Static(), sparsity=0.8,
-      distribution='uniform', dense_layers=['output'],
+      allocation=sparsity.uniform, dense_layers=['output'],
       initializer=initializer)
   net = config.attach('q', network, [], np.random.default_rng(0))
   return net, own
@@ -103,3 +104,21 @@ def test_an_initializer_that_is_not_callable_is_a_config_error():
   with pytest.raises(ConfigError, match='initializer'):
     sparsity.SparseTraining(updater=sparsity.Static(), sparsity=0.9,
                             initializer=True)
+
+
+def test_an_allocation_that_is_not_a_reference_names_the_references():
+  # The string switch of old: gin now names the function, `@uniform`.
+  gin.parse_config(['SparseTraining.updater = @Static()',
+                    'SparseTraining.sparsity = 0.9',
+                    "SparseTraining.allocation = 'uniform'"])
+  with pytest.raises(ConfigError, match='@erk, @erdos_renyi, @uniform'):
+    sparsity.SparseTraining()
+
+
+def test_gin_chooses_the_allocation_by_reference():
+  gin.parse_config(['SparseTraining.updater = @Static()',
+                    'SparseTraining.sparsity = 0.8',
+                    'SparseTraining.allocation = @uniform'])
+  net = sparsity.SparseTraining().attach('q', _network(), [],
+                                         np.random.default_rng(0))
+  assert net.sparsities == {'hidden': 0.8, 'output': 0.8}

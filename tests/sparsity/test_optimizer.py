@@ -21,7 +21,7 @@ def _network(updater, total_steps=100):
   ])
   model.build((None, 8))
   net = sparsity.SparseTraining(
-      updater=updater, sparsity=0.75, distribution='uniform').attach(
+      updater=updater, sparsity=0.75, allocation=sparsity.uniform).attach(
           'q', model, [], np.random.default_rng(0))
   updater.bind(total_steps)
   return model, net

@@ -45,7 +45,7 @@ class Setup:
     tf.random.set_seed(0)
     self.online, self.target = _model(), _model()
     config = sparsity.SparseTraining(
-        updater=updater, sparsity=target_sparsity, distribution='uniform')
+        updater=updater, sparsity=target_sparsity, allocation=sparsity.uniform)
     self.net = config.attach('q', self.online, [self.target],
                              np.random.default_rng(0),
                              soft_targets=soft_targets)
@@ -205,7 +205,7 @@ def test_a_just_dropped_connection_with_the_largest_gradient_comes_back():
   model.build((None, 2))
   updater = _rigl(0.5)
   net = sparsity.SparseTraining(updater=updater, sparsity=0.3,
-                                distribution='uniform').attach(
+                                allocation=sparsity.uniform).attach(
                                     'q', model, [], np.random.default_rng(0))
   updater.bind(100)
   (layer,) = net.layers
@@ -283,8 +283,7 @@ def test_conv_layers_are_masked_and_updated_like_dense_ones():
   assert net.layer_names == ['conv', 'output']
   conv = net.layers[0]
   assert tuple(conv.mask.shape) == (3, 3, 2, 8)
-  expected = sparsity.layer_sparsities(
-      {'conv': (3, 3, 2, 8), 'output': (128, 4)}, 'erdos_renyi_kernel', 0.8)
+  expected = sparsity.erk({'conv': (3, 3, 2, 8), 'output': (128, 4)}, 0.8)
   assert net.sparsities == pytest.approx(expected)
   optimizer = _masked_adam(net)
   x, y = tf.random.normal([16, 6, 6, 2]), tf.random.normal([16, 4])
@@ -315,7 +314,7 @@ def test_a_dense_layer_is_left_as_it_is(make_updater):
   updater = make_updater(0.5)
   model = _model()
   net = sparsity.SparseTraining(
-      updater=updater, sparsity=0.8, distribution='uniform',
+      updater=updater, sparsity=0.8, allocation=sparsity.uniform,
       dense_layers=['output']).attach('q', model, [], np.random.default_rng(0))
   updater.bind(100)
   output = net.layers[-1]

@@ -10,10 +10,11 @@ actor:critic split is about 34:66 (73484:144386 on HalfCheetah).
 
 Counts follow `rigl_rl.networks.mlp_layers`: hidden layers of
 max(1, round(units * width)) units, an output layer that always has a bias,
-and only kernels maskable.
+and only kernels maskable. `actor_critic_split` measures these shapes on a
+configured run and turns its shares into gin bindings.
 """
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import matching
@@ -158,3 +159,60 @@ def widths_for_budget(budget_fraction: float, actor_share: float,
                         'hidden_units or use sparsities_for_budget')
     result[name] = _closest_width(shape, target, name)
   return result
+
+
+def actor_critic_split(gin_files: Sequence[str], bindings: Sequence[str],
+                       budget_fraction: float, actor_share: float,
+                       regime: str) -> List[str]:
+  """Gin bindings that give an actor-critic run's actor and critic their
+  shares of a parameter budget (Graesser et al. 2022, section 5, Fig. 3).
+
+  The standard dense count is measured on the run's own networks at width 1
+  (built by `matching.build_agent`, so gin must hold no configuration); every
+  network other than 'actor' (SAC's two critics, PPO's value network) counts
+  as the critic.
+
+  Args:
+    gin_files: a SAC or PPO run's gin files.
+    bindings: its bindings.
+    budget_fraction: the budget as a fraction of the standard dense count.
+    actor_share: the fraction of the budget that goes to the actor.
+    regime: 'sparse' (ACTOR_SPARSITY, CRITIC_SPARSITY at width 1) or 'dense'
+      (ACTOR_WIDTH, CRITIC_WIDTH).
+
+  Returns:
+    Bindings such as 'ACTOR_SPARSITY = 0.905653'.
+
+  Raises:
+    ConfigError: for an agent without an actor, an unknown regime, or a
+      budget the regime cannot meet.
+  """
+  # TensorFlow loads only when a run's networks are measured.
+  from rigl_rl.sparsity import masking  # pylint: disable=g-import-not-at-top
+  if regime not in ('sparse', 'dense'):
+    raise ConfigError(f"regime must be 'sparse' or 'dense', got {regime!r}")
+  bundle = matching.build_agent(gin_files, list(bindings) +
+                                ['ACTOR_WIDTH = 1.0', 'CRITIC_WIDTH = 1.0'])
+  shapes = {}
+  for name, network in bundle.networks.items():
+    layers = [masking.inner_layer(layer)
+              for layer in masking.maskable_layers(network)]
+    kernels = [tuple(layer.kernel.shape) for layer in layers]
+    shape = MLPShape(kernels[0][0], tuple(k[1] for k in kernels[:-1]),
+                     kernels[-1][1], hidden_bias=layers[0].use_bias)
+    shapes.setdefault('actor' if name == 'actor' else 'critic', []).append(
+        shape)
+  if 'actor' not in shapes:
+    raise ConfigError(f'{bundle.algorithm} has no actor network; the split is '
+                      'for SAC and PPO')
+  actor, critic = (dataclasses.replace(shapes[group][0],
+                                       copies=len(shapes[group]))
+                   for group in ('actor', 'critic'))
+  if regime == 'sparse':
+    values = sparsities_for_budget(budget_fraction, actor_share, actor,
+                                   critic)
+    return [f'ACTOR_SPARSITY = {values["actor"]:.6f}',
+            f'CRITIC_SPARSITY = {values["critic"]:.6f}']
+  values = widths_for_budget(budget_fraction, actor_share, actor, critic)
+  return [f'ACTOR_WIDTH = {values["actor"]!r}',
+          f'CRITIC_WIDTH = {values["critic"]!r}']

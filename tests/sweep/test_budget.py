@@ -3,10 +3,13 @@ import numpy as np
 import pytest
 
 from rigl_rl.errors import ConfigError
-from rigl_rl.sparsity.budget import MLPShape
-from rigl_rl.sparsity.budget import sparsities_for_budget
-from rigl_rl.sparsity.budget import split_budget
-from rigl_rl.sparsity.budget import widths_for_budget
+from rigl_rl.sweep import budget
+from rigl_rl.sweep import matching
+from rigl_rl.sweep.budget import MLPShape
+from rigl_rl.sweep.budget import sparsities_for_budget
+from rigl_rl.sweep.budget import split_budget
+from rigl_rl.sweep.budget import widths_for_budget
+from tests.conftest import gin_path
 
 # SAC on HalfCheetah: observation 17, action 6. The actor outputs a mean and a
 # scale per action dimension (12); each of the two critics maps 17 + 6 to 1.
@@ -192,3 +195,35 @@ def test_bad_shape():
     MLPShape(17, (256, 0), 12)
   with pytest.raises(ConfigError, match='positive integer'):
     MLPShape(23, (256, 256), 1, copies=0)
+
+
+@pytest.mark.parametrize('regime', ['sparse', 'dense'])
+def test_actor_critic_split_meets_each_networks_share(regime):
+  gin_file = gin_path('pendulum_rigl.gin', 'sac')
+  # Pendulum: 3 observations, 1 action. Dense actor 3-256-256-2 has
+  # 768 + 65536 + 512 kernel and 514 bias parameters = 67330; each critic
+  # 4-256-256-1 has 1024 + 65536 + 256 + 513 = 67329, two of them 134658.
+  dense_total = 67330 + 134658
+  bindings = budget.actor_critic_split([gin_file], [], 0.2, 0.25, regime)
+  names = [binding.split(' = ')[0] for binding in bindings]
+  if regime == 'sparse':
+    assert names == ['ACTOR_SPARSITY', 'CRITIC_SPARSITY']
+  else:
+    assert names == ['ACTOR_WIDTH', 'CRITIC_WIDTH']
+    bindings += ['SPARSITY = 0.0']  # The dense regime: widths only.
+  bundle = matching.build_agent([gin_file], bindings)
+  sparse = {t.network: t for t in bundle.sparse}
+  active = {}
+  for name, network in bundle.networks.items():
+    total = sum(int(np.prod(v.shape)) for v in network.trainable_variables)
+    masked_active, masked_total = sparse[network].target_counts()
+    active[name] = total - masked_total + masked_active
+  actor_target = 0.2 * 0.25 * dense_total       # 2019.88
+  critic_target = 0.2 * 0.75 * dense_total      # 6059.64
+  critic_active = active['critic1'] + active['critic2']
+  if regime == 'sparse':  # ERK meets a budget up to per-layer rounding.
+    assert abs(active['actor'] - actor_target) <= 3
+    assert abs(critic_active - critic_target) <= 6
+  else:  # Integer layer widths: the closest buildable count, within 5%.
+    assert abs(active['actor'] / actor_target - 1) < 0.05
+    assert abs(critic_active / critic_target - 1) < 0.05
