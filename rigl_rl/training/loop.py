@@ -433,13 +433,20 @@ class Runner:
     """Restores the latest checkpoint, if any. Returns whether it did.
 
     Raises:
-      ConfigError: if the memory's files beside it are missing.
+      ConfigError: if the memory's files beside it are missing, or the
+        checkpoint does not match the run's objects.
     """
     path = self.checkpoint_manager.latest_checkpoint
     if path is None:
       return False
     self.experience.memory.read_beside(path)
-    self.checkpoint.restore(path).assert_existing_objects_matched()
+    try:
+      self.checkpoint.restore(path).assert_existing_objects_matched()
+    except AssertionError as e:
+      raise ConfigError(
+          f'{path} does not hold this run\'s state (it was written by another '
+          'rigl_rl version or config); resume it with the version that wrote '
+          'it, or start the run in a new --root_dir') from e
     self.evals = json.loads(self._history.numpy().decode())
     self._saved_step = self.train_step
     return True
