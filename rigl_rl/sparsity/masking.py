@@ -236,11 +236,16 @@ class SparseNetwork:
     self.state.changes.assign(
         tf.stack([changes[name] for name in self.layer_names]))
 
+  @property
+  def last_update_step(self) -> int:
+    """The train step of the last mask update; -1 before the first."""
+    return int(self.state.update_step.numpy())
+
   def last_update(self):
     """(train step, layer name -> `updaters.LayerChange`) of the last mask
     update; the step is -1 before the first."""
     counts = self.state.changes.numpy()
-    return int(self.state.update_step.numpy()), {
+    return self.last_update_step, {
         name: updaters.LayerChange(*(int(value) for value in row))
         for name, row in zip(self.layer_names, counts)
     }

@@ -144,11 +144,11 @@ class MaskChanges(Hook):
     self._logged: Dict[str, int] = {}
 
   def start(self, run) -> None:
-    self._logged = {network.name: network.last_update()[0]
+    self._logged = {network.name: network.last_update_step
                     for network in run.bundle.sparse}
 
   def due(self, run) -> bool:
-    return any(network.last_update()[0] > self._logged.get(network.name, -1)
+    return any(network.last_update_step > self._logged.get(network.name, -1)
                for network in run.bundle.sparse)
 
   def next_in(self, run) -> Optional[int]:
@@ -248,7 +248,7 @@ class FlopCounter(EnvStepHook):
           flops.training_flops_per_step(value, self._batch_size)
           for value in inference.values()))
       for network in self._sparse:
-        step = network.last_update()[0]
+        step = network.last_update_step
         if network.updater.needs_gradients and self._counted <= step < t:
           self.train_flops.assign_add(flops.dense_gradient_extra_flops(
               inference[network.name], self._dense[network.name],
