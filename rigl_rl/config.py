@@ -9,6 +9,7 @@ file that includes them, so gin's process-global include search path is
 never touched.
 """
 import contextlib
+import io
 import os
 import re
 from typing import Sequence, Tuple
@@ -53,8 +54,11 @@ def _include_path(name: str, including: str) -> str:
                     f'{", ".join(candidates)} exists')
 
 
-def _expand(path: str, including: Tuple[str, ...] = ()) -> str:
-  """The text of a gin file with every include replaced by the included text.
+def _parse_file(path: str, including: Tuple[str, ...] = ()) -> None:
+  """Parses a gin file into gin's configuration, its includes in place.
+
+  The text between includes goes to gin as it is, named after the file and
+  padded to its line numbers, so that gin's errors point into the file.
 
   Args:
     path: the gin file.
@@ -63,22 +67,30 @@ def _expand(path: str, including: Tuple[str, ...] = ()) -> str:
   Raises:
     ConfigError: for a missing or malformed include, or an include cycle.
   """
-  path = os.path.abspath(path)
-  if path in including:
-    chain = ' -> '.join(including + (path,))
+  resolved = os.path.abspath(path)
+  if resolved in including:
+    chain = ' -> '.join(including + (resolved,))
     raise ConfigError(f'gin files include each other in a cycle: {chain}')
   with open(path) as f:
     lines = f.read().splitlines()
+
+  def parse_lines(begin, end):
+    text = io.StringIO('\n' * begin + '\n'.join(lines[begin:end]))
+    text.name = path
+    gin.parse_config(text)
+
+  begin = 0
   for index, line in enumerate(lines):
     match = _INCLUDE.match(line)
     if match:
-      lines[index] = _expand(_include_path(match.group(2), path),
-                             including + (path,))
+      parse_lines(begin, index)
+      _parse_file(_include_path(match.group(2), path), including + (resolved,))
+      begin = index + 1
     elif _INCLUDE_KEYWORD.match(line):
       # Left to gin, it would search its own global path.
       raise ConfigError(f"{path}, line {index + 1}: write includes as "
                         f"include 'file.gin', got {line.strip()!r}")
-  return '\n'.join(lines)
+  parse_lines(begin, len(lines))
 
 
 def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
@@ -102,12 +114,13 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     if not os.path.isfile(path):
       raise ConfigError(f'gin file {path!r} not found (relative paths start '
                         f'at {os.getcwd()})')
-  texts = [_expand(path) for path in gin_files]
   try:
-    for text in texts:
-      gin.parse_config(text)
+    for path in gin_files:
+      _parse_file(path)
     gin.parse_config(gin_bindings)
     gin.finalize()
+  except ConfigError:
+    raise  # Already one line, naming the include to fix.
   except (ValueError, KeyError, IOError, SyntaxError) as e:
     hint = ''
     if 'matching reference' in str(e):

@@ -65,3 +65,11 @@ def test_parsed_never_discards_the_callers_config(tmp_path):
     with config.parsed([_write(tmp_path / 'a.gin', 'X = 1\n')], []):
       pass
   assert gin.query_parameter('%MINE') == 1
+
+
+def test_gin_errors_point_into_the_included_file(tmp_path):
+  # gin notices the unclosed list at line 3, in base.gin, not in top.gin.
+  _write(tmp_path / 'base.gin', 'X = 1\nY = [1, 2\nW = 3\n')
+  top = _write(tmp_path / 'top.gin', "Z = 0\ninclude 'base.gin'\n")
+  with pytest.raises(ConfigError, match=r'\(base.gin, line 3\)'):
+    config.parse([top], [])

@@ -75,27 +75,10 @@ def ppo_agent(time_step_spec,
     ConfigError: if the networks carry Keras weight decay.
   """
   observation_spec = time_step_spec.observation
-  head_init = tf_keras.initializers.VarianceScaling(scale=0.1)
-
-  def make_actor(wrap, name):
-    del name
-    if action_spec.dtype.is_integer:
-      return actor_critic.categorical_actor(
-          observation_spec,
-          actor_network_fn(base.require_discrete(action_spec, 'ppo_agent'),
-                           wrap, output_kernel_initializer=head_init))
-    base.require_continuous(action_spec, 'ppo_agent')
-    return actor_critic.gaussian_actor(
-        observation_spec, action_spec,
-        actor_network_fn(int(action_spec.shape[0]), wrap,
-                         output_kernel_initializer=head_init),
-        initial_std=initial_std)
-
-  def make_value(wrap, name):
-    del name
-    return actor_critic.value_network(observation_spec,
-                                      value_network_fn(1, wrap))
-
+  make_actor = _actor_factory(observation_spec, action_spec, actor_network_fn,
+                              initial_std)
+  make_value = lambda wrap, name: actor_critic.value_network(
+      observation_spec, value_network_fn(1, wrap))
   sparsifier = Sparsifier(seed)
   actor, _ = sparsifier.build('actor', actor_sparse, make_actor)
   value_net, _ = sparsifier.build('value', value_sparse, make_value)
@@ -135,49 +118,12 @@ def ppo_agent(time_step_spec,
   value = lambda observation: value_net(observe(observation), training=False)[0]
 
   def prepare_rollout(rollout):
-    observation = rollout.time_step.observation
-    next_step = rollout.next_time_step
     if normalizer:
-      agent.update_observation_normalizer(observation)
-    values = value(observation)
-    advantages = losses.generalized_advantages(
-        next_step.reward, values, value(next_step.observation),
-        next_step.discount, next_step.step_type == ts.StepType.LAST, gamma,
-        lambda_value)
-    batch = trajectory.Trajectory(
-        step_type=rollout.time_step.step_type,
-        observation=observation,
-        action=rollout.action_step.action,
-        policy_info={
-            'dist_params': ppo_utils.get_distribution_params(
-                policy(observation), legacy_distribution_network=False),
-            'value_prediction': values,
-            'return': advantages + values,  # TD(lambda) returns.
-            'advantage': advantages,
-        },
-        next_step_type=next_step.step_type,
-        reward=next_step.reward,
-        discount=next_step.discount)
-    # PPOAgent trains on [batch, time] sequences: time 1.
-    return tf.nest.map_structure(lambda t: t[:, None], batch)
+      agent.update_observation_normalizer(rollout.time_step.observation)
+    return _training_batch(rollout, policy, value, gamma, lambda_value)
 
-  flat = lambda experience: tf.nest.map_structure(lambda t: t[:, 0],
-                                                  experience)
-
-  def actor_example_loss(experience):
-    experience = flat(experience)
-    current = policy(experience.observation)
-    return losses.ppo_actor_loss(
-        current, current.copy(**experience.policy_info['dist_params']),
-        experience.action, experience.policy_info['advantage'],
-        importance_ratio_clipping)
-
-  def value_example_loss(experience):
-    experience = flat(experience)
-    return losses.ppo_value_loss(value(experience.observation),
-                                 experience.policy_info['return'],
-                                 value_pred_loss_coef)
-
+  actor_example_loss, value_example_loss = _example_losses(
+      policy, value, importance_ratio_clipping, value_pred_loss_coef)
   observations = lambda experience: observe(experience.observation[:, 0])
   return base.AgentBundle(
       agent=agent,
@@ -199,3 +145,85 @@ def ppo_agent(time_step_spec,
       logged_losses=('policy_gradient_loss', 'value_estimation_loss',
                      'l2_regularization_loss', 'entropy_regularization_loss'),
       prepare_rollout=prepare_rollout)
+
+
+def _actor_factory(observation_spec, action_spec, actor_network_fn,
+                   initial_std):
+  """(wrap, name) -> a categorical or Gaussian actor for the action spec."""
+  head_init = tf_keras.initializers.VarianceScaling(scale=0.1)
+  if action_spec.dtype.is_integer:
+    num_actions = base.require_discrete(action_spec, 'ppo_agent')
+    return lambda wrap, name: actor_critic.categorical_actor(
+        observation_spec,
+        actor_network_fn(num_actions, wrap,
+                         output_kernel_initializer=head_init))
+  base.require_continuous(action_spec, 'ppo_agent')
+  return lambda wrap, name: actor_critic.gaussian_actor(
+      observation_spec, action_spec,
+      actor_network_fn(int(action_spec.shape[0]), wrap,
+                       output_kernel_initializer=head_init),
+      initial_std=initial_std)
+
+
+def _training_batch(rollout, policy, value, gamma: float,
+                    lambda_value: float):
+  """A rollout in collection order -> PPOAgent's training batch.
+
+  Adds what PPOAgent reads from policy_info: the collecting distribution's
+  parameters, value predictions, GAE advantages and TD(lambda) returns.
+
+  Args:
+    rollout: transitions (time_step, action_step, next_time_step).
+    policy: observation -> the actor's action distribution.
+    value: observation -> [batch] values.
+    gamma: discount.
+    lambda_value: GAE lambda.
+
+  Returns:
+    A Trajectory of [batch, 1] sequences (PPOAgent trains on [batch, time]).
+  """
+  observation = rollout.time_step.observation
+  next_step = rollout.next_time_step
+  values = value(observation)
+  advantages = losses.generalized_advantages(
+      next_step.reward, values, value(next_step.observation),
+      next_step.discount, next_step.step_type == ts.StepType.LAST, gamma,
+      lambda_value)
+  batch = trajectory.Trajectory(
+      step_type=rollout.time_step.step_type,
+      observation=observation,
+      action=rollout.action_step.action,
+      policy_info={
+          'dist_params': ppo_utils.get_distribution_params(
+              policy(observation), legacy_distribution_network=False),
+          'value_prediction': values,
+          'return': advantages + values,
+          'advantage': advantages,
+      },
+      next_step_type=next_step.step_type,
+      reward=next_step.reward,
+      discount=next_step.discount)
+  return tf.nest.map_structure(lambda t: t[:, None], batch)
+
+
+def _example_losses(policy, value, importance_ratio_clipping: float,
+                    value_pred_loss_coef: float):
+  """The actor's and value network's per-example losses on a training batch."""
+  flat = lambda experience: tf.nest.map_structure(lambda t: t[:, 0],
+                                                  experience)
+
+  def actor_loss(experience):
+    experience = flat(experience)
+    current = policy(experience.observation)
+    return losses.ppo_actor_loss(
+        current, current.copy(**experience.policy_info['dist_params']),
+        experience.action, experience.policy_info['advantage'],
+        importance_ratio_clipping)
+
+  def value_loss(experience):
+    experience = flat(experience)
+    return losses.ppo_value_loss(value(experience.observation),
+                                 experience.policy_info['return'],
+                                 value_pred_loss_coef)
+
+  return actor_loss, value_loss

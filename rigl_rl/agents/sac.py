@@ -1,5 +1,4 @@
 """SAC through TF-Agents' SacAgent, with optionally sparse actor and critics."""
-import functools
 from typing import Optional
 
 import gin
@@ -119,6 +118,11 @@ def sac_agent(time_step_spec,
                                       experience.action_step.action)
   # SacAgent weighs the summed critic losses by critic_loss_weight.
   weight = agent._critic_loss_weight  # pylint: disable=protected-access
+  def critic_loss(critic):
+    return lambda experience: losses.sac_critic_loss(
+        critic, actor, target_critics, alpha(), experience, gamma,
+        reward_scale_factor, weight, _DIAGNOSTIC_SEED)
+
   trained = [
       base.TrainedNetwork(
           name='actor', network=actor, optimizer=actor_optimizer,
@@ -129,11 +133,8 @@ def sac_agent(time_step_spec,
   ] + [
       base.TrainedNetwork(
           name=f'critic{i + 1}', network=critic, optimizer=critic_optimizer,
-          per_example_loss=functools.partial(
-              lambda critic, experience: losses.sac_critic_loss(
-                  critic, actor, target_critics, alpha(), experience, gamma,
-                  reward_scale_factor, weight, _DIAGNOSTIC_SEED), critic),
-          inputs=critic_inputs, outputs_are_values=True)
+          per_example_loss=critic_loss(critic), inputs=critic_inputs,
+          outputs_are_values=True)
       for i, critic in enumerate(critics)
   ]
   return base.AgentBundle(

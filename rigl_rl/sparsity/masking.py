@@ -397,9 +397,9 @@ class SparseTraining:
           f'SparseTraining.allocation must be one of {names}; got '
           f'{allocation!r}')
     if not isinstance(updater, updaters.MaskUpdater):
-      raise ConfigError(
-          f'SparseTraining.updater must be a mask updater such as @RigL(), '
-          f'@SET(), @Static() or @Prune(); got {updater!r}')
+      known = ', '.join(f'@{cls.__name__}()' for cls in updaters.methods())
+      raise ConfigError(f'SparseTraining.updater must be a mask updater '
+                        f'({known}); got {updater!r}')
     if initializer is not None and not callable(initializer):
       raise ConfigError(
           'SparseTraining.initializer must be @unit_scaled_init, '

@@ -12,9 +12,12 @@ Hooks due at one point act in list order; the Runner puts checkpointing last,
 so a checkpoint holds what the other hooks did there and a resumed run does
 not repeat it.
 """
+import json
+import math
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
+import numpy as np
 import tensorflow as tf
 
 from rigl_rl.sparsity import flops
@@ -89,8 +92,51 @@ class EnvStepHook(Hook):
     raise NotImplementedError
 
 
+class Evaluation(EnvStepHook):
+  """Evaluates the policy every `interval` env steps.
+
+  Logs `Eval/AverageReturn`, keeps the history in the checkpoint and gives
+  results.json its `eval` list and `final_score` (the mean of the last 10%
+  of the evaluations).
+  """
+
+  def __init__(self, interval: int, episodes: int):
+    super().__init__(interval)
+    self.episodes = episodes
+    self.evals: List[List[float]] = []
+
+  def bind(self, run) -> Dict[str, object]:
+    # JSON of the evaluations so far, so results survive a resume.
+    self._history = tf.Variable('[]', dtype=tf.string, name='eval_history')
+    return {'history': self._history}
+
+  def start(self, run) -> None:
+    super().start(run)
+    self.evals = json.loads(self._history.numpy().decode())
+
+  def at_interval(self, run) -> None:
+    average = float(np.mean(run.evaluate(self.episodes)))
+    self.evals.append([run.env_step, average])
+    self._history.assign(json.dumps(self.evals))
+    with run.eval_writer.as_default(step=run.train_step):
+      tf.summary.scalar('Eval/AverageReturn', average)
+    run.write_results(finished=False)
+
+  def results(self) -> Dict[str, object]:
+    tail = max(1, math.ceil(0.1 * len(self.evals)))
+    scores = [value for _, value in self.evals[-tail:]]
+    return {'eval': self.evals,
+            'final_score': float(np.mean(scores)) if scores else None}
+
+
 class Progress(EnvStepHook):
-  """A progress line and the train summaries, every `interval` env steps."""
+  """A progress line and the train summaries, every `interval` env steps:
+  training returns, losses, active parameters, sparsity, the updaters'
+  drop or prune amounts and speed."""
+
+  def __init__(self, interval: int, evaluation: Optional[Evaluation] = None):
+    super().__init__(interval)
+    self._evaluation = evaluation
 
   def start(self, run) -> None:
     super().start(run)
@@ -101,23 +147,33 @@ class Progress(EnvStepHook):
     env = run.env_step
     rate = (env - first) / max(time.time() - began, 1e-9)
     self._window = (time.time(), env)
-    run.write_train_summaries(rate)
-    last = f'{run.evals[-1][1]:.1f}' if run.evals else 'n/a'
+    self._summaries(run, rate)
+    evals = self._evaluation.evals if self._evaluation else []
+    last = f'{evals[-1][1]:.1f}' if evals else 'n/a'
     run.print(f'env step {env}/{run.num_env_steps} '
               f'({100 * env / run.num_env_steps:.0f}%)  train step '
               f'{run.train_step}  {rate:.0f} env steps/s  last eval return '
               f'{last}')
 
-
-class Evaluation(EnvStepHook):
-  """Evaluates the policy every `interval` env steps."""
-
-  def __init__(self, interval: int, episodes: int):
-    super().__init__(interval)
-    self.episodes = episodes
-
-  def at_interval(self, run) -> None:
-    run.evaluate(self.episodes)
+  def _summaries(self, run, rate: float) -> None:
+    t = run.train_step
+    with run.train_writer.as_default(step=t):
+      train_return = run.train_return()
+      if train_return is not None:
+        tf.summary.scalar('Train/AverageReturn', train_return)
+      for name, value in run.last_losses.items():
+        tf.summary.scalar(f'Losses/{name}', value)
+      for name, (active, _) in run.bundle.param_counts().items():
+        tf.summary.scalar(f'Params/{name}/active', active)
+      for network in run.bundle.sparse:
+        for layer, sparsity in network.layer_sparsity().items():
+          tf.summary.scalar(f'Sparsity/{network.name}/{layer}', sparsity)
+        active, total = network.masked_counts()
+        tf.summary.scalar(f'Sparsity/{network.name}/total', 1 - active / total)
+        updater = network.updater
+        tf.summary.scalar(f'SparseTraining/{updater.amount_tag}',
+                          updater.amount(t))
+      tf.summary.scalar('Speed/env_steps_per_second', rate)
 
 
 class Checkpointing(EnvStepHook):

@@ -7,8 +7,6 @@ the nearest point where a hook acts, lets the hooks due there act, and knows
 none of them by name. Mask updates happen inside the train step, in the
 sparse optimizer (`sparsity/optimizer.py`).
 """
-import json
-import math
 import os
 import signal
 import sys
@@ -104,12 +102,13 @@ class Runner:
                max_chunk: int = 1000,
                diagnostics: Optional[hooks_lib.Hook] = None,
                plasticity_baselines: Sequence[hooks_lib.Hook] = (),
+               extra_hooks: Sequence[hooks_lib.Hook] = (),
                verbose: bool = True):
     """Builds environments, agent, experience, hooks and checkpointing.
 
     Args:
       root_dir: the run directory.
-      env_name: an environment spec for `envs.make_py_environment`: a
+      env_name: an environment spec for `factory.make_py_environment`: a
         name such as 'CartPole-v1' or 'atari:Pong', or a configured game
         such as `@atari()`.
       agent_fn: (time_step_spec, action_spec, seed=...) -> AgentBundle.
@@ -127,6 +126,8 @@ class Runner:
         as `@Diagnostics()`; None computes nothing.
       plasticity_baselines: hooks such as `@Reset()` or `@ReDo()` that
         change every trained network on their schedule.
+      extra_hooks: any further hooks (`training/hooks.py`); they act after
+        the ones above and before progress, evaluation and checkpointing.
       verbose: print progress lines.
 
     Raises:
@@ -166,15 +167,15 @@ class Runner:
     self._finished_return_sum = tf.Variable(0.0, name='finished_return_sum')
     self._finished_episodes = tf.Variable(0, dtype=tf.int64,
                                           name='finished_episodes')
-    # JSON of the evaluations so far, so results survive a resume.
-    self._history = tf.Variable('[]', dtype=tf.string, name='eval_history')
-    self.flops = hooks_lib.FlopCounter(log_interval)
+    evaluation = hooks_lib.Evaluation(eval_interval, eval_episodes)
     # Checkpointing last: a checkpoint holds what the others did there.
     self.hooks: List[hooks_lib.Hook] = [
-        hooks_lib.MaskChanges(), self.flops, *self.plasticity_baselines,
+        hooks_lib.MaskChanges(), hooks_lib.FlopCounter(log_interval),
+        *self.plasticity_baselines,
         *([diagnostics] if diagnostics is not None else []),
-        hooks_lib.Progress(log_interval),
-        hooks_lib.Evaluation(eval_interval, eval_episodes),
+        *extra_hooks,
+        hooks_lib.Progress(log_interval, evaluation),
+        evaluation,
         hooks_lib.Checkpointing(checkpoint_interval),
     ]
     hook_state = {}
@@ -188,14 +189,12 @@ class Runner:
         episode_return=self._episode_return,
         finished_return_sum=self._finished_return_sum,
         finished_episodes=self._finished_episodes,
-        history=self._history,
         sparse={network.name: network.state for network in self.bundle.sparse},
         **hook_state)
     self.checkpoint_manager = tf.train.CheckpointManager(
         self.checkpoint,
         os.path.join(root_dir, 'checkpoints'),
         max_to_keep=max_checkpoints)
-    self.evals: List[List[float]] = []
     self.last_losses = {}
     self.last_batch = None
     self.train_writer = self.eval_writer = None
@@ -323,12 +322,6 @@ class Runner:
     return evaluate_episodes(self.eval_env, self.bundle.eval_action,
                              episodes, self.rng)
 
-
-  @tf.function
-  def _evaluate(self, episodes):
-    return evaluate_episodes(self.eval_env, self.bundle.eval_action,
-                             episodes, self.rng)
-
   # --------------------------------------------------------------- python --
 
   def advance(self, iterations: Optional[int] = None) -> None:
@@ -349,45 +342,24 @@ class Runner:
     if self.verbose:
       print(message, flush=True)
 
-  def write_train_summaries(self, rate: float) -> None:
-    """Returns, losses, parameters, sparsity and speed at this train step."""
-    t = self.train_step
-    with self.train_writer.as_default(step=t):
-      count = int(self._finished_episodes.numpy())
-      if count:
-        tf.summary.scalar('Train/AverageReturn',
-                          self._finished_return_sum.numpy() / count)
-        self._finished_return_sum.assign(0.0)
-        self._finished_episodes.assign(0)
-      for name, value in self.last_losses.items():
-        tf.summary.scalar(f'Losses/{name}', value)
-      for name, (active, _) in self.bundle.param_counts().items():
-        tf.summary.scalar(f'Params/{name}/active', active)
-      for network in self.bundle.sparse:
-        for layer, sparsity in network.layer_sparsity().items():
-          tf.summary.scalar(f'Sparsity/{network.name}/{layer}', sparsity)
-        active, total = network.masked_counts()
-        tf.summary.scalar(f'Sparsity/{network.name}/total', 1 - active / total)
-        updater = network.updater
-        tf.summary.scalar(f'SparseTraining/{updater.amount_tag}',
-                          updater.amount(t))
-      tf.summary.scalar('Speed/env_steps_per_second', rate)
+  def train_return(self) -> Optional[float]:
+    """The average return of the episodes finished since the last call."""
+    count = int(self._finished_episodes.numpy())
+    if not count:
+      return None
+    average = float(self._finished_return_sum.numpy()) / count
+    self._finished_return_sum.assign(0.0)
+    self._finished_episodes.assign(0)
+    return average
 
-  def evaluate(self, episodes: int) -> None:
-    """Evaluates the policy, logs the average return and records it."""
-    returns = self._evaluate(tf.constant(episodes)).numpy()
-    average = float(np.mean(returns))
-    self.evals.append([self.env_step, average])
-    with self.eval_writer.as_default(step=self.train_step):
-      tf.summary.scalar('Eval/AverageReturn', average)
-    self._write_results(finished=False)
+  def evaluate(self, episodes: int) -> np.ndarray:
+    """The returns of `episodes` full episodes of the evaluation policy."""
+    return self._evaluate(tf.constant(episodes)).numpy()
 
   def results(self, finished: bool) -> dict:
     """The content of results.json (DESIGN section 5)."""
     counts = self.bundle.param_counts()
     networks = self.bundle.sparse
-    tail = max(1, math.ceil(0.1 * len(self.evals)))
-    scores = [value for _, value in self.evals[-tail:]]
     results = {
         'agent': self.bundle.algorithm,
         'env': self.env_name,
@@ -403,14 +375,13 @@ class Runner:
         'total_params': sum(total for _, total in counts.values()),
         'layer_sparsity': {n.name: n.layer_sparsity() for n in networks},
         'diagnostics': {},
-        'eval': self.evals,
-        'final_score': float(np.mean(scores)) if scores else None,
     }
     for hook in self.hooks:
       results.update(hook.results())
     return results
 
-  def _write_results(self, finished: bool) -> None:
+  def write_results(self, finished: bool) -> None:
+    """Writes results.json, replacing the last one."""
     run_dir.write_json(
         os.path.join(self.root_dir, run_dir.RESULTS_FILE),
         self.results(finished))
@@ -420,7 +391,6 @@ class Runner:
     if self._saved_step == self.train_step:
       return
     self._saved_step = self.train_step
-    self._history.assign(json.dumps(self.evals))
     memory = self.experience.memory
     # The memory's files first: a checkpoint on disk always has them.
     memory.write_beside(
@@ -447,7 +417,6 @@ class Runner:
           f'{path} does not hold this run\'s state (it was written by another '
           'rigl_rl version or config); resume it with the version that wrote '
           'it, or start the run in a new --root_dir') from e
-    self.evals = json.loads(self._history.numpy().decode())
     self._saved_step = self.train_step
     return True
 
@@ -518,12 +487,12 @@ class Runner:
       self.eval_writer.flush()
     if status == 'interrupted':
       self.save()
-      self._write_results(finished=False)
+      self.write_results(finished=False)
       self.print(f'Stopped at env step {self.env_step}; checkpoint saved. '
                  'Run the same command to resume.')
       return status
     self._write_networks(run_dir.FINAL_NETWORKS)
-    self._write_results(finished=True)
+    self.write_results(finished=True)
     results = self.results(finished=True)
     score = results['final_score']
     self.print(f'Finished {self.root_dir}: final score '

@@ -44,9 +44,9 @@ class _Recorder(hooks.EnvStepHook):
 def test_a_new_hook_acts_at_its_steps_without_loop_changes(tmp_path):
   config.parse([conftest.gin_path('cartpole_dense.gin')],
                conftest.smoke_bindings('dense'))
-  runner = Runner(str(tmp_path / 'run'), verbose=False)
   recorder = _Recorder(30)
-  runner.hooks.insert(0, recorder)
+  runner = Runner(str(tmp_path / 'run'), extra_hooks=[recorder],
+                  verbose=False)
   assert runner.run() == 'finished'
   # Every multiple of 30 env steps, during the initial collect (100 env
   # steps, train step 0) and after it (one env step per train step).
