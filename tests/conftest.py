@@ -1,5 +1,6 @@
 """Shared fixtures: Keras 2 before TensorFlow, and a clean gin state per test."""
 import glob
+import hashlib
 import os
 import subprocess
 import sys
@@ -144,6 +145,18 @@ def run_train(root_dir, gin_file, bindings, timeout=600):
   return subprocess.run(
       train_command(root_dir, gin_file, bindings), capture_output=True,
       text=True, timeout=timeout, cwd=REPO)
+
+
+def tree_digest(root):
+  """A digest of every file's path and content under `root`."""
+  digest = hashlib.sha256()
+  for dirpath, _, files in sorted(os.walk(root)):
+    for name in sorted(files):
+      path = os.path.join(dirpath, name)
+      digest.update(path.encode())
+      with open(path, 'rb') as f:
+        digest.update(f.read())
+  return digest.hexdigest()
 
 
 def event_tags(directory):

@@ -1,7 +1,6 @@
 """bin/train and the Runner it builds: every method trains and writes its run
 directory, and bad input stops cleanly."""
 import glob
-import hashlib
 import json
 import os
 import signal
@@ -103,17 +102,6 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
     assert results['active_params'] == total - masked
 
 
-def _tree_digest(root):
-  digest = hashlib.sha256()
-  for dirpath, _, files in sorted(os.walk(root)):
-    for name in sorted(files):
-      path = os.path.join(dirpath, name)
-      digest.update(path.encode())
-      with open(path, 'rb') as f:
-        digest.update(f.read())
-  return digest.hexdigest()
-
-
 def _assert_one_line_error(proc, *fragments):
   assert proc.returncode != 0
   assert 'Traceback' not in proc.stderr
@@ -150,19 +138,23 @@ def test_root_dir_of_another_config_is_refused_and_untouched(tmp_path):
   first = conftest.run_train(root, conftest.gin_path('cartpole_dense.gin'),
                              conftest.smoke_bindings('dense'))
   assert first.returncode == 0, first.stderr[-3000:]
-  before = _tree_digest(root)
+  before = conftest.tree_digest(root)
   proc = conftest.run_train(root, conftest.gin_path('cartpole_rigl.gin'),
                             conftest.smoke_bindings('rigl'))
   _assert_one_line_error(proc, 'different configuration', '--root_dir')
-  assert _tree_digest(root) == before
-  # The same config again is a finished run: it resumes, does nothing more.
+  assert conftest.tree_digest(root) == before
+  # The same config again is a finished run: it says so, changes nothing.
   again = conftest.run_train(root, conftest.gin_path('cartpole_dense.gin'),
                              conftest.smoke_bindings('dense'))
   assert again.returncode == 0, again.stderr[-3000:]
-  assert 'Resumed' in again.stdout
+  assert 'holds a finished run' in again.stdout
+  assert conftest.tree_digest(root) == before
 
 
-def test_ctrl_c_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
+# Ctrl-C, and what Slurm and Kubernetes send before a kill.
+@pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
+def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_finishes(tmp_path,
+                                                                 stop):
   root = str(tmp_path / 'run')
   gin_file = conftest.gin_path('cartpole_static.gin')
   bindings = conftest.smoke_bindings('static') + [
@@ -172,18 +164,19 @@ def test_ctrl_c_saves_a_checkpoint_and_the_rerun_finishes(tmp_path):
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
   for line in process.stdout:
     if line.startswith('env step 300/'):  # Training is under way.
-      process.send_signal(signal.SIGINT)
+      process.send_signal(stop)
       break
   output = process.stdout.read()
-  assert process.wait(timeout=120) == 130
+  assert process.wait(timeout=120) == 128 + stop
   assert 'checkpoint saved' in output
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
   assert results['finished'] is False
   stopped_at = results['train_steps_done']
   assert 0 < stopped_at < 1900
-  assert os.path.exists(
-      os.path.join(root, 'checkpoints', f'ckpt-{stopped_at}.index'))
+  assert not os.path.exists(os.path.join(root, '.lock'))
+  assert os.path.exists(os.path.join(
+      root, 'checkpoints', f'ckpt-{results["env_steps_done"]}.index'))
   proc = conftest.run_train(root, gin_file, bindings)
   assert proc.returncode == 0, proc.stderr[-3000:]
   assert f'train step {stopped_at}.' in proc.stdout  # "Resumed ... at ..."

@@ -13,6 +13,7 @@ from rigl_rl.envs import factory
 from rigl_rl.envs import in_graph
 from rigl_rl.envs import noise
 from rigl_rl.errors import ConfigError
+from rigl_rl.training import checkpoints
 from rigl_rl.training import loop
 from rigl_rl.training import run_dir
 
@@ -20,15 +21,20 @@ RESULTS_FILE = 'noise_robustness.json'
 PLOT_FILE = 'noise_robustness.png'
 
 
-def _checkpoint(root_dir: str) -> str:
+def _checkpoints(root_dir: str) -> str:
+  """The run's checkpoints directory.
+
+  Raises:
+    ConfigError: if `root_dir` holds no run or no checkpoint yet.
+  """
   if not os.path.isfile(os.path.join(root_dir, run_dir.CONFIG_FILE)):
     raise ConfigError(f'{root_dir} holds no run ({run_dir.CONFIG_FILE} is '
                       'missing); pass the --root_dir a bin/train run wrote')
-  path = tf.train.latest_checkpoint(os.path.join(root_dir, 'checkpoints'))
-  if path is None:
+  directory = os.path.join(root_dir, 'checkpoints')
+  if not checkpoints.CheckpointStore(directory, None).numbers():
     raise ConfigError(f'{root_dir} has no checkpoint yet; let bin/train run '
                       'to its first checkpoint (CHECKPOINT_INTERVAL)')
-  return path
+  return directory
 
 
 def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
@@ -60,11 +66,14 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
     raise ConfigError(f'--episodes must be >= 1, got {episodes}')
   if not sigmas or min(sigmas) < 0:
     raise ConfigError(f'--sigmas must be non-negative numbers, got {sigmas}')
-  path = _checkpoint(root_dir)
+  directory = _checkpoints(root_dir)
   with config.parsed([os.path.join(root_dir, run_dir.CONFIG_FILE)], []):
     env_spec, bundle = config.configured_agent(seed)
-  tf.train.Checkpoint(agent=bundle.agent).restore(
-      path).assert_existing_objects_matched().expect_partial()
+  checkpoint = tf.train.Checkpoint(agent=bundle.agent)
+  # The newest readable checkpoint; the run directory is left as it is.
+  path = checkpoints.CheckpointStore(directory, checkpoint).restore_latest(
+      lambda path: checkpoint.restore(path).assert_existing_objects_matched(
+      ).expect_partial(), repair=False)
   rng = tf.random.Generator.from_seed(seed)
   evaluate_fn = tf.function(loop.evaluate_episodes)
   rows = []

@@ -7,7 +7,9 @@ the nearest point where a hook acts, lets the hooks due there act, and knows
 none of them by name. Mask updates happen inside the train step, in the
 sparse optimizer (`sparsity/optimizer.py`).
 """
+import math
 import os
+import re
 import signal
 import sys
 from typing import Callable, List, Optional, Sequence
@@ -15,10 +17,12 @@ from typing import Callable, List, Optional, Sequence
 import gin
 import numpy as np
 import tensorflow as tf
+import tf_keras
 
 from rigl_rl.agents import base
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
+from rigl_rl.training import checkpoints as checkpoints_lib
 from rigl_rl.training import hooks as hooks_lib
 from rigl_rl.training import run_dir
 
@@ -152,7 +156,9 @@ class Runner:
     self.plasticity_baselines = list(plasticity_baselines)
     self.verbose = verbose
 
-    tf.random.set_seed(seed)
+    # TF, NumPy and Python's generator: tf_keras initialisers without a
+    # seed draw theirs from Python's.
+    tf_keras.utils.set_random_seed(seed)
     self.env = factory.make_environment(env_name, seed)
     self.eval_env = factory.make_environment(env_name, seed + 1)
     self.bundle = agent_fn(
@@ -191,15 +197,16 @@ class Runner:
         finished_episodes=self._finished_episodes,
         sparse={network.name: network.state for network in self.bundle.sparse},
         **hook_state)
-    self.checkpoint_manager = tf.train.CheckpointManager(
-        self.checkpoint,
-        os.path.join(root_dir, 'checkpoints'),
-        max_to_keep=max_checkpoints)
+    self.checkpoints = checkpoints_lib.CheckpointStore(
+        os.path.join(root_dir, 'checkpoints'), self.checkpoint,
+        experience.memory, max_checkpoints, self.print)
     self.last_losses = {}
     self.last_batch = None
     self.train_writer = self.eval_writer = None
-    self.interrupted = False
-    self._saved_step: Optional[int] = None
+    # The signal (SIGINT or SIGTERM) that asked the run to stop, if any.
+    self.interrupted: Optional[int] = None
+    self.already_finished = False
+    self._saved_env_step: Optional[int] = None
     self._prepared = False
     self._resumed = False
 
@@ -335,8 +342,28 @@ class Runner:
     if self.collecting:
       self._collect_chunk(tf.constant(iterations))
       return
-    losses, self.last_batch = self._train_chunk(tf.constant(iterations))
+    try:
+      losses, self.last_batch = self._train_chunk(tf.constant(iterations))
+    except tf.errors.InvalidArgumentError as e:
+      # DQN's and SAC's train steps check their losses themselves.
+      check = re.search(r'([\w ]+ is inf or nan)', str(e))
+      if check is None:
+        raise
+      self._diverged(check.group(1).strip())
     self.last_losses = {name: float(value) for name, value in losses.items()}
+    diverged = sorted(name for name, value in self.last_losses.items()
+                      if not math.isfinite(value))
+    if diverged:
+      self._diverged(f'{", ".join(diverged)} is not finite')
+
+  def _diverged(self, what: str) -> None:
+    numbers = self.checkpoints.numbers()
+    kept = (f'{self.checkpoints.path(numbers[-1])} is the last checkpoint'
+            if numbers else 'no checkpoint was written')
+    raise ConfigError(
+        f'training diverged by train step {self.train_step} ({what}); {kept}: '
+        'change the configuration (a lower learning rate, clipped rewards) '
+        'and start in a new --root_dir')
 
   def print(self, message: str) -> None:
     if self.verbose:
@@ -381,64 +408,88 @@ class Runner:
     return results
 
   def write_results(self, finished: bool) -> None:
-    """Writes results.json, replacing the last one."""
-    run_dir.write_json(
-        os.path.join(self.root_dir, run_dir.RESULTS_FILE),
-        self.results(finished))
+    """Writes results.json, replacing the last one.
+
+    Raises:
+      ConfigError: if another process took the run over, or the file cannot
+        be written.
+    """
+    run_dir.check_lock(self.root_dir)
+    path = os.path.join(self.root_dir, run_dir.RESULTS_FILE)
+    try:
+      run_dir.write_json(path, self.results(finished))
+    except OSError as e:
+      raise ConfigError(f'could not write {path} ({e}); the checkpoints are '
+                        'intact: free disk space, then run the same command '
+                        'to resume') from e
 
   def save(self) -> None:
-    """Checkpoints the run at this train step (once per step)."""
-    if self._saved_step == self.train_step:
+    """Checkpoints the run, numbered by its env step (once per env step).
+
+    Raises:
+      ConfigError: if another process took the run over, or the checkpoint
+        cannot be written.
+    """
+    if self._saved_env_step == self.env_step:
       return
-    self._saved_step = self.train_step
-    memory = self.experience.memory
-    # The memory's files first: a checkpoint on disk always has them.
-    memory.write_beside(
-        os.path.join(self.checkpoint_manager.directory,
-                     f'ckpt-{self.train_step}'), self.print)
-    self.checkpoint_manager.save(checkpoint_number=self.train_step)
-    memory.keep_beside(self.checkpoint_manager.checkpoints)
+    run_dir.check_lock(self.root_dir)
+    self.checkpoints.save(self.env_step)
+    self._saved_env_step = self.env_step
 
   def restore(self) -> bool:
-    """Restores the latest checkpoint, if any. Returns whether it did.
+    """Restores the newest readable checkpoint, if any. Returns whether it
+    did.
 
     Raises:
-      ConfigError: if the memory's files beside it are missing, or the
-        checkpoint does not match the run's objects.
+      ConfigError: if no checkpoint can be read, or they do not match the
+        run's objects.
     """
-    path = self.checkpoint_manager.latest_checkpoint
-    if path is None:
-      return False
-    self.experience.memory.read_beside(path)
-    try:
+
+    def restore(path):
+      self.experience.memory.read_beside(path)
       self.checkpoint.restore(path).assert_existing_objects_matched()
+
+    try:
+      path = self.checkpoints.restore_latest(restore)
     except AssertionError as e:
       raise ConfigError(
-          f'{path} does not hold this run\'s state (it was written by another '
-          'rigl_rl version or config); resume it with the version that wrote '
-          'it, or start the run in a new --root_dir') from e
-    self._saved_step = self.train_step
+          f'the checkpoints in {self.checkpoints.directory} do not hold this '
+          'run\'s state (they were written by another rigl_rl version or '
+          'config); resume with the version that wrote them, or start the '
+          'run in a new --root_dir') from e
+    if path is None:
+      return False
+    self._saved_env_step = self.env_step
     return True
 
-  def _on_sigint(self, signum, frame):
-    del signum, frame
+  def _on_signal(self, signum, frame):
+    del frame
     if self.interrupted:
       raise KeyboardInterrupt
-    self.interrupted = True
-    print('Interrupt: saving a checkpoint after this chunk '
-          '(press Ctrl-C again to stop at once).', file=sys.stderr, flush=True)
+    self.interrupted = signum
+    print(f'{signal.Signals(signum).name}: saving a checkpoint after this '
+          'chunk (send it again to stop at once).', file=sys.stderr,
+          flush=True)
 
   def prepare(self) -> None:
-    """Claims the run directory and restores its latest checkpoint, if any.
+    """Claims the run directory and restores its newest readable
+    checkpoint, if any.
 
     Raises:
-      ConfigError: if the run directory holds a run of another config.
+      ConfigError: if the run directory holds a run of another config, or
+        checkpoints none of which can be read.
     """
     if self._prepared:
       return
-    self._resumed = (run_dir.claim(self.root_dir, gin.operative_config_str())
-                     and self.restore())
-    if not self._resumed:
+    resuming = run_dir.claim(self.root_dir, gin.operative_config_str())
+    self.checkpoints.remove_leftovers()
+    self._resumed = resuming and self.restore()
+    self.already_finished = (self._resumed and self.done and
+                             run_dir.finished(self.root_dir))
+    # A run killed before its first checkpoint restarts with the networks
+    # it wrote then: the same seed draws them again.
+    if not os.path.exists(os.path.join(self.root_dir,
+                                       run_dir.INITIAL_NETWORKS + '.index')):
       self._write_networks(run_dir.INITIAL_NETWORKS)
     self._prepared = True
 
@@ -448,20 +499,33 @@ class Runner:
         os.path.join(self.root_dir, which))
 
   def save_startup_log(self, text: str) -> None:
-    """Appends what libraries printed while the run was built."""
+    """Appends what libraries printed while the run was built (not for a
+    finished run, which is left as it is)."""
+    if self.already_finished:
+      return
     with open(os.path.join(self.root_dir, 'startup.log'), 'a') as f:
       f.write(text)
 
   def run(self) -> str:
     """Trains to `num_env_steps`, resuming from the run directory.
 
+    SIGINT and SIGTERM stop it after the current chunk with a checkpoint; a
+    run already finished is left untouched.
+
     Returns:
-      'finished', or 'interrupted' after Ctrl-C (a checkpoint is saved).
+      'finished', or 'interrupted' after SIGINT or SIGTERM (a checkpoint is
+      saved; `interrupted` holds the signal).
 
     Raises:
-      ConfigError: if the run directory holds a run of another config.
+      ConfigError: if the run directory holds a run of another config, a
+        loss diverges, or a file cannot be written.
     """
     self.prepare()
+    if self.already_finished:
+      self.print(f'{self.root_dir} holds a finished run (env step '
+                 f'{self.env_step}); nothing to do. Pass a new --root_dir to '
+                 'train again.')
+      return 'finished'
     if self._resumed:
       self.print(f'Resumed {self.root_dir} at env step {self.env_step}, '
                  f'train step {self.train_step}.')
@@ -472,30 +536,35 @@ class Runner:
         os.path.join(self.root_dir, 'train'))
     self.eval_writer = tf.summary.create_file_writer(
         os.path.join(self.root_dir, 'eval'))
-    previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
-    # Processes inherit a blocked SIGINT from parents such as Ray's workers.
-    previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    stops = (signal.SIGINT, signal.SIGTERM)
+    previous_handlers = {s: signal.signal(s, self._on_signal) for s in stops}
+    # Processes inherit blocked signals from parents such as Ray's workers.
+    previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
     # Episodes in flight are not checkpointed: a resumed run starts a new one.
     self.env.reset()
     self._episode_return.assign(0.0)
     try:
       status = train(self, self.hooks)
+      if status == 'interrupted':
+        self.save()
+        self.write_results(finished=False)
+        self.print(f'Stopped at env step {self.env_step}; checkpoint saved. '
+                   'Run the same command to resume.')
+      else:
+        # The handlers stay: a signal now waits for the run to be complete.
+        self._write_networks(run_dir.FINAL_NETWORKS)
+        self.write_results(finished=True)
     finally:
       signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
-      signal.signal(signal.SIGINT, previous_handler)
+      for stop, handler in previous_handlers.items():
+        signal.signal(stop, handler)
       self.train_writer.flush()
       self.eval_writer.flush()
-    if status == 'interrupted':
-      self.save()
-      self.write_results(finished=False)
-      self.print(f'Stopped at env step {self.env_step}; checkpoint saved. '
-                 'Run the same command to resume.')
-      return status
-    self._write_networks(run_dir.FINAL_NETWORKS)
-    self.write_results(finished=True)
-    results = self.results(finished=True)
-    score = results['final_score']
-    self.print(f'Finished {self.root_dir}: final score '
-               f'{"n/a" if score is None else f"{score:.1f}"}, active params '
-               f'{results["active_params"]}/{results["total_params"]}.')
+    if status == 'finished':
+      results = self.results(finished=True)
+      score = results['final_score']
+      self.print(f'Finished {self.root_dir}: final score '
+                 f'{"n/a" if score is None else f"{score:.1f}"}, active '
+                 f'params {results["active_params"]}/'
+                 f'{results["total_params"]}.')
     return status

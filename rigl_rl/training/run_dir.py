@@ -2,7 +2,9 @@
 import atexit
 import json
 import os
+import socket
 import tempfile
+from typing import Optional, Tuple
 
 from rigl_rl.errors import ConfigError
 
@@ -45,39 +47,100 @@ def _alive(pid: int) -> bool:
   return True
 
 
+def _owner() -> str:
+  """What this process writes into a lock: its PID and host."""
+  return f'{os.getpid()} {socket.gethostname()}'
+
+
+def _holder(path: str) -> Optional[Tuple[int, str]]:
+  """(pid, host) of the lock at `path`; None if it is missing or garbled."""
+  try:
+    with open(path) as f:
+      fields = f.read().split()
+  except (FileNotFoundError, UnicodeDecodeError):
+    return None
+  if len(fields) != 2 or not fields[0].isdigit():
+    return None
+  return int(fields[0]), fields[1]
+
+
+def _in_use(root_dir: str, holder: Tuple[int, str]) -> ConfigError:
+  pid, host = holder
+  return ConfigError(
+      f'{root_dir} is in use by process {pid} on {host}; wait for it to end '
+      f'or stop it, then run again (if it has ended, delete '
+      f'{os.path.join(root_dir, LOCK_FILE)})')
+
+
 def lock(root_dir: str) -> None:
   """Marks `root_dir` as used by this process until it exits.
 
-  A lock left by a process that has died (e.g. SIGKILL) is taken over.
+  The lock file appears with its content at once (a hard link to a written
+  file). A lock left by a dead process of this host (e.g. after SIGKILL) is
+  taken over; one of another host is never, since its process cannot be
+  checked from here.
 
   Raises:
-    ConfigError: if another live process holds the lock.
+    ConfigError: if another live process, or any process of another host,
+      holds the lock.
   """
   path = os.path.join(root_dir, LOCK_FILE)
+  fd, tmp = tempfile.mkstemp(dir=root_dir, prefix='.lock-')
   try:
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-  except FileExistsError:
-    with open(path) as f:
-      text = f.read().strip()
-    holder = int(text) if text.isdigit() else None
-    if holder is not None and holder != os.getpid() and _alive(holder):
-      raise ConfigError(
-          f'{root_dir} is in use by process {holder}; wait for it to end or '
-          'stop it, then run again') from None
-    write_atomic(path, str(os.getpid()))
-  else:
     with os.fdopen(fd, 'w') as f:
-      f.write(str(os.getpid()))
+      f.write(_owner() + '\n')
+    try:
+      os.link(tmp, path)
+    except FileExistsError:
+      holder = _holder(path)
+      if holder is not None and holder != (os.getpid(),
+                                           socket.gethostname()):
+        if holder[1] != socket.gethostname() or _alive(holder[0]):
+          raise _in_use(root_dir, holder) from None
+      os.replace(tmp, path)
+      # Another process may have taken it over at the same moment.
+      if _holder(path) != (os.getpid(), socket.gethostname()):
+        raise _in_use(root_dir, _holder(path)) from None
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
   atexit.register(_unlock, path)
 
 
+def check_lock(root_dir: str) -> None:
+  """Before a write: makes sure this process still holds the run's lock.
+
+  A deleted lock is written again.
+
+  Raises:
+    ConfigError: if another process holds it now (it took the run over, so
+      this one must stop without writing).
+  """
+  path = os.path.join(root_dir, LOCK_FILE)
+  holder = _holder(path)
+  if holder == (os.getpid(), socket.gethostname()):
+    return
+  if holder is None:
+    lock(root_dir)
+    return
+  pid, host = holder
+  raise ConfigError(
+      f'{path} now names process {pid} on {host}: another process took this '
+      'run over, so this one stops without writing more')
+
+
 def _unlock(path: str) -> None:
+  if _holder(path) == (os.getpid(), socket.gethostname()):
+    os.remove(path)
+
+
+def finished(root_dir: str) -> bool:
+  """Whether the run's results.json says it finished (False if unreadable)."""
   try:
-    with open(path) as f:
-      if f.read().strip() == str(os.getpid()):
-        os.remove(path)
-  except FileNotFoundError:
-    pass
+    with open(os.path.join(root_dir, RESULTS_FILE)) as f:
+      return json.load(f).get('finished') is True
+  except (OSError, ValueError, AttributeError):
+    return False
 
 
 def claim(root_dir: str, config: str) -> bool:

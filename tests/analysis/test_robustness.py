@@ -28,7 +28,7 @@ def test_noise_evaluation_of_a_tiny_checkpoint(minatar_rigl_run, tmp_path):
   results = json.loads((out_dir / robustness.RESULTS_FILE).read_text())
   assert results['env'] == 'minatar:breakout'
   assert results['method'] == 'rigl'
-  assert results['checkpoint'].endswith('ckpt-300')
+  assert results['checkpoint'].endswith('ckpt-400')
   assert [row['sigma'] for row in results['noise']] == [0.0, 1.0, 3.0]
   for row in results['noise']:
     assert len(row['returns']) == 2

@@ -1,5 +1,9 @@
-"""The run loop: mask-update timing (DESIGN section 4) and the hook protocol."""
+"""The run loop: mask-update timing (DESIGN section 4), the hook protocol
+and determinism."""
+import json
+
 import numpy as np
+import tensorflow as tf
 
 from rigl_rl import config
 from rigl_rl.training import hooks
@@ -52,3 +56,22 @@ def test_a_new_hook_acts_at_its_steps_without_loop_changes(tmp_path):
   # steps, train step 0) and after it (one env step per train step).
   assert recorder.positions == [
       (env, max(0, env - 100)) for env in range(30, 401, 30)]
+
+
+def test_runs_with_the_same_bindings_are_bit_identical(tmp_path):
+  runs = [conftest.train_in_process(tmp_path / name, 'dqn',
+                                    'cartpole_dense.gin', 'dense')
+          for name in ('first', 'second')]
+  first, second = (json.loads((tmp_path / name / 'results.json').read_text())
+                   for name in ('first', 'second'))
+  assert first['eval'] == second['eval']
+  readers = [tf.train.load_checkpoint(run.checkpoints.path(400))
+             for run in runs]
+  keys = sorted(readers[0].get_variable_to_shape_map())
+  assert keys == sorted(readers[1].get_variable_to_shape_map())
+  # Kernels, Adam slots, replay, generators and counters. (Dense: the
+  # sparse networks re-draw their kernels from the mask seed.)
+  assert len(keys) > 50
+  for key in keys:
+    np.testing.assert_array_equal(readers[0].get_tensor(key),
+                                  readers[1].get_tensor(key), err_msg=key)

@@ -61,17 +61,17 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
   process.send_signal(signal.SIGKILL)
   process.wait()
   latest = tf.train.latest_checkpoint(os.path.dirname(index))
-  saved_step = int(latest.rsplit('-', 1)[1])
-  assert 0 < saved_step < total  # Killed mid-run.
-  if agent == 'ppo':  # Saved one train step into a rollout's 8.
-    assert saved_step % 8 == 1
+  saved_env_step = int(latest.rsplit('-', 1)[1])  # Numbered by env step.
 
   config.parse([gin_file], bindings)
   runner = Runner(root, verbose=False)
   runner.prepare()
   # Continues from the checkpointed step...
-  assert runner.train_step == saved_step
-  assert int(runner.env_steps.numpy()) == env_steps_at(saved_step)
+  saved_step = runner.train_step
+  assert 0 < saved_step < total  # Killed mid-run.
+  if agent == 'ppo':  # Saved one train step into a rollout's 8.
+    assert saved_step % 8 == 1
+  assert runner.env_step == saved_env_step == env_steps_at(saved_step)
   # ...with every variable (masks, weights, Adam slots, replay, generator,
   # counters) equal to the checkpoint: saving again reproduces it exactly.
   # Keras creates optimizer variables at the first step and TF restores them

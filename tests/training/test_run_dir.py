@@ -1,5 +1,6 @@
 """The run directory guard never overwrites another run."""
 import os
+import socket
 import subprocess
 import sys
 
@@ -51,12 +52,18 @@ def test_claim_refuses_a_file(tmp_path):
   assert path.read_text() == 'mine'
 
 
+def _lock_text(pid, host=None):
+  return f'{pid} {host or socket.gethostname()}\n'
+
+
 def test_a_run_in_use_by_a_live_process_is_refused(tmp_path):
   root = str(tmp_path / 'run')
   run_dir.claim(root, 'A = 1\n')
+  lock = tmp_path / 'run' / run_dir.LOCK_FILE
+  assert lock.read_text() == _lock_text(os.getpid())
   other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
   try:
-    (tmp_path / 'run' / run_dir.LOCK_FILE).write_text(str(other.pid))
+    lock.write_text(_lock_text(other.pid))
     with pytest.raises(ConfigError, match=f'in use by process {other.pid}'):
       run_dir.claim(root, 'A = 1\n')
   finally:
@@ -64,4 +71,39 @@ def test_a_run_in_use_by_a_live_process_is_refused(tmp_path):
     other.wait()
   # The holder is dead now (as after a SIGKILL): its lock is taken over.
   assert run_dir.claim(root, 'A = 1\n') is True
-  assert (tmp_path / 'run' / run_dir.LOCK_FILE).read_text() == str(os.getpid())
+  assert lock.read_text() == _lock_text(os.getpid())
+
+
+def test_a_lock_of_another_host_is_never_taken_over(tmp_path):
+  root = str(tmp_path / 'run')
+  run_dir.claim(root, 'A = 1\n')
+  lock = tmp_path / 'run' / run_dir.LOCK_FILE
+  # A PID that is dead here says nothing about a process on another host.
+  dead = subprocess.Popen([sys.executable, '-c', 'pass'])
+  dead.wait()
+  lock.write_text(_lock_text(dead.pid, 'other-host'))
+  with pytest.raises(ConfigError, match=f'{dead.pid} on other-host'):
+    run_dir.claim(root, 'A = 1\n')
+  assert lock.read_text() == _lock_text(dead.pid, 'other-host')
+
+
+def test_check_lock_rewrites_a_deleted_lock_and_stops_for_a_new_holder(
+    tmp_path):
+  root = str(tmp_path / 'run')
+  run_dir.claim(root, 'A = 1\n')
+  lock = tmp_path / 'run' / run_dir.LOCK_FILE
+  lock.unlink()
+  run_dir.check_lock(root)
+  assert lock.read_text() == _lock_text(os.getpid())
+  lock.write_text(_lock_text(1, 'other-host'))
+  with pytest.raises(ConfigError, match='took this run over'):
+    run_dir.check_lock(root)
+
+
+def test_finished_reads_results_and_survives_a_truncated_file(tmp_path):
+  assert not run_dir.finished(str(tmp_path))
+  results = tmp_path / run_dir.RESULTS_FILE
+  results.write_text('{"finished": true}')
+  assert run_dir.finished(str(tmp_path))
+  results.write_text('{"finished": tr')
+  assert not run_dir.finished(str(tmp_path))
