@@ -447,7 +447,10 @@ class Runner:
 
     def restore(path):
       self.experience.memory.read_beside(path)
-      self.checkpoint.restore(path).assert_existing_objects_matched()
+      # Optimizer hyper-parameters are restored when the first train step
+      # creates them; a finished run never does, and need not warn.
+      self.checkpoint.restore(path).assert_existing_objects_matched(
+      ).expect_partial()
 
     try:
       path = self.checkpoints.restore_latest(restore)

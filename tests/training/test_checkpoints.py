@@ -157,3 +157,18 @@ def test_a_stop_signal_while_the_end_is_written_still_finishes(tmp_path,
   assert run_dir.finished(str(tmp_path / 'run'))
   assert os.path.exists(tmp_path / 'run' / (run_dir.FINAL_NETWORKS +
                                             '.index'))
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_completed(finished_run):
+  # As if killed after the final checkpoint, before results.json said so.
+  results_path = finished_run / 'results.json'
+  results = json.loads(results_path.read_text())
+  results_path.write_text(json.dumps(dict(results, finished=False,
+                                          diagnostics={})))
+  runner = _runner(finished_run)
+  assert runner.run() == 'finished'
+  assert not runner.already_finished
+  completed = json.loads(results_path.read_text())
+  assert completed['finished']
+  assert completed['eval'] == results['eval']
+  assert completed['diagnostics'] == results['diagnostics'] != {}
