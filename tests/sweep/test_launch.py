@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -114,11 +115,18 @@ def _refusal(sweep_dir, tmp_path):
 def test_second_sweep_on_the_same_dir_is_refused(tmp_path):
   sweep_dir = tmp_path / 'sweep'
   sweep_dir.mkdir()
-  # A live process (this one) holds the sweep.
-  (sweep_dir / '.lock').write_text(str(os.getpid()))
-  assert _refusal(sweep_dir, tmp_path) == (
-      f'error: {sweep_dir} is in use by process {os.getpid()}; wait for it to '
-      'end or stop it, then run again')
+  # A live process holds the sweep.
+  other = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])
+  try:
+    host = socket.gethostname()
+    (sweep_dir / '.lock').write_text(f'{other.pid} {host}\n')
+    assert _refusal(sweep_dir, tmp_path) == (
+        f'error: {sweep_dir} is in use by process {other.pid} on {host}; wait '
+        'for it to end or stop it, then run again (if it has ended, delete '
+        f'{sweep_dir}/.lock)')
+  finally:
+    other.kill()
+    other.wait()
   assert sorted(os.listdir(sweep_dir)) == ['.lock']
 
 

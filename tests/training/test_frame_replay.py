@@ -158,7 +158,7 @@ def test_run_resumes_with_the_replay_saved_beside_its_checkpoint(
   checkpoints = os.path.join(root, 'checkpoints')
   kept = sorted(name for name in os.listdir(checkpoints)
                 if name.startswith('replay-'))
-  assert kept == ['replay-25', 'replay-50']  # One per kept checkpoint.
+  assert kept == ['replay-300', 'replay-400']  # One per kept checkpoint.
   config.parse([conftest.gin_path('atari_nature_rigl.gin')],
                conftest.ATARI_SMOKE_BINDINGS)
   resumed = Runner(root, verbose=False)
@@ -172,7 +172,8 @@ def test_run_resumes_with_the_replay_saved_beside_its_checkpoint(
     np.testing.assert_array_equal(restored._store[name], array)  # pylint: disable=protected-access
 
 
-def test_missing_replay_files_stop_the_resume(atari_rigl_run, tmp_path):
+def test_missing_replay_files_fall_back_then_stop_the_resume(atari_rigl_run,
+                                                            tmp_path):
   # pylint: disable=g-import-not-at-top
   import shutil
   from rigl_rl import config
@@ -182,8 +183,20 @@ def test_missing_replay_files_stop_the_resume(atari_rigl_run, tmp_path):
   copy = str(tmp_path / 'run')
   shutil.copytree(atari_rigl_run.root_dir, copy,
                   ignore=shutil.ignore_patterns('.lock'))
-  shutil.rmtree(os.path.join(copy, 'checkpoints', 'replay-50'))
+  checkpoints = os.path.join(copy, 'checkpoints')
   config.parse([conftest.gin_path('atari_nature_rigl.gin')],
                conftest.ATARI_SMOKE_BINDINGS)
-  with pytest.raises(ConfigError, match='replay-50 is missing'):
+  shutil.rmtree(os.path.join(checkpoints, 'replay-300'))
+  shutil.rmtree(os.path.join(checkpoints, 'replay-400'))
+  with pytest.raises(ConfigError, match='none of the 2 checkpoints .*'
+                     'replay-400 is missing'):
     Runner(copy, verbose=False).prepare()
+  # With the older one's files back, the resume starts there.
+  shutil.copytree(
+      os.path.join(atari_rigl_run.root_dir, 'checkpoints', 'replay-300'),
+      os.path.join(checkpoints, 'replay-300'))
+  runner = Runner(copy, verbose=False)
+  runner.prepare()
+  assert runner.env_step == 300
+  assert sorted(os.listdir(os.path.join(checkpoints, 'unreadable'))) == [
+      'ckpt-400.data-00000-of-00001', 'ckpt-400.index']
