@@ -66,7 +66,8 @@ def _iqm(values):
 
 
 def test_rows_by_hand(sweep_dir):
-  results, unfinished = report.load(sweep_dir)
+  results, unfinished, unreadable = report.load(sweep_dir)
+  assert not unreadable
   assert unfinished == [os.path.join(sweep_dir, 'half_done')]
   rows = {(r.env, r.method, r.sparsity): r for r in report.rows(results, 200)}
   dense = rows[('CartPole-v1', 'dense', 0.0)]
