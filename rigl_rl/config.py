@@ -14,7 +14,7 @@ import inspect
 import io
 import os
 import re
-from typing import Dict, Iterable, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import gin
 from gin import config_parser
@@ -125,8 +125,37 @@ def _did_you_mean(message: str) -> str:
   return ''
 
 
-def _binding_name(scope: str, selector: str, parameter: str) -> str:
-  """A binding's key as a user writes it, e.g. 'actor/mlp_layers.width'."""
+# A bound value's place in gin's configuration: ((scope, selector), parameter),
+# a macro's being ((its scoped name, 'gin.macro'), 'value').
+Key = Tuple[Tuple[str, str], str]
+
+
+def _keys(gin_bindings: Sequence[str]) -> List[Tuple[Key, str, str]]:
+  """(key, the binding's text, its value's repr) of each binding given.
+
+  Call after gin has parsed them: unknown names are gin's errors.
+  """
+  keys = []
+  for statement in config_parser.ConfigParser('\n'.join(gin_bindings),
+                                              gin.config.ParserDelegate()):
+    if not isinstance(statement, config_parser.BindingStatement):
+      continue
+    if statement.arg_name:
+      complete = gin.config._REGISTRY.get_match(statement.selector).selector  # pylint: disable=protected-access
+      key = ((statement.scope, complete), statement.arg_name)
+    else:
+      name = '/'.join(filter(None, (statement.scope, statement.selector)))
+      key = ((name, _MACRO), 'value')
+    keys.append((key, statement.location.line_content.strip(),
+                 repr(statement.value)))
+  return keys
+
+
+def _key_name(key: Key) -> str:
+  """A key as a user writes it, e.g. 'actor/mlp_layers.width' or 'SEED'."""
+  (scope, selector), parameter = key
+  if selector == _MACRO:
+    return scope
   minimal = gin.config._REGISTRY.minimal_selector(selector)  # pylint: disable=protected-access
   return f'{scope}/{minimal}.{parameter}' if scope else f'{minimal}.{parameter}'
 
@@ -137,51 +166,39 @@ def _check_no_conflicts(gin_bindings: Sequence[str]) -> None:
   gin would keep the last one silently, and the run would not be the one
   the other binding asked for.
   """
-  seen: Dict[str, Tuple[str, str]] = {}
-  statements = config_parser.ConfigParser('\n'.join(gin_bindings),
-                                          gin.config.ParserDelegate())
-  for statement in statements:
-    if not isinstance(statement, config_parser.BindingStatement):
-      continue
-    if statement.arg_name:
-      complete = gin.config._REGISTRY.get_match(statement.selector).selector  # pylint: disable=protected-access
-      key = _binding_name(statement.scope, complete, statement.arg_name)
-    else:  # A macro.
-      key = '/'.join(filter(None, (statement.scope, statement.selector)))
-    text = statement.location.line_content.strip()
-    value = repr(statement.value)
+  seen: Dict[Key, Tuple[str, str]] = {}
+  for key, text, value in _keys(gin_bindings):
     if seen.setdefault(key, (value, text))[0] != value:
-      raise ConfigError(f'the gin bindings set {key} twice, as '
+      raise ConfigError(f'the gin bindings set {_key_name(key)} twice, as '
                         f'{seen[key][1]!r} and {text!r}; keep one')
 
 
-def _check_macros_read() -> None:
-  """Raises ConfigError for a macro that no binding reads (as %NAME).
+def _check_macros_read(names: Iterable[str]) -> None:
+  """Raises ConfigError for a macro of `names` that no binding reads.
 
   A misspelt macro (SPARSTY = 0.95), or one that this configuration has no
   use for (SPARSITY on a dense one), would otherwise change nothing.
   """
-  config = gin.config._CONFIG  # pylint: disable=protected-access
   read = {
       reference.scoped_selector.rsplit('/', 1)[0]
       for reference in gin.config.iterate_references(
-          config, to=gin.config.get_configurable(gin.config.macro))
+          gin.config._CONFIG,  # pylint: disable=protected-access
+          to=gin.config.get_configurable(gin.config.macro))
   }
-  for name in sorted(scope for scope, selector in config
-                     if selector == _MACRO and scope not in read):
+  for name in sorted(set(names) - read):
     raise ConfigError(
         f'gin macro {name} is set, but no binding of this configuration reads '
         f'it (as %{name}), so it would change nothing; drop it, or pick the '
-        'gin file that uses it' + (
-            _closest(name, read) or f' (this one reads {", ".join(sorted(read))})'))
+        'gin file that uses it' + (_closest(name, read) or
+                                   f' (this one reads {", ".join(sorted(read))})'))
 
 
 def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
   """Parses gin files, then bindings, into gin's configuration, and locks it.
 
-  Unknown names are errors, and so are a macro that no binding reads and
-  two bindings that give one key different values: gin would ignore either
-  silently. An include resolves next to the file that holds it (see
+  Unknown names are errors, and so are a macro that `gin_bindings` set but
+  no binding reads, and two of `gin_bindings` that give one key different
+  values: gin would ignore either silently. An include resolves next to the file that holds it (see
   `_include_path`). What gin held before stays; callers that want only these
   files clear gin first, or use `parsed`.
 
@@ -228,7 +245,8 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     raise ConfigError(f'gin: {one_line(e).rstrip(".")}{hint}'
                       f'{_did_you_mean(str(e))}') from e
   _check_no_conflicts(gin_bindings)
-  _check_macros_read()
+  _check_macros_read(scope for ((scope, selector), _), _, _ in
+                     _keys(gin_bindings) if selector == _MACRO)
 
 
 def _was_read(scope: str, selector: str, parameter: str,
@@ -242,45 +260,62 @@ def _was_read(scope: str, selector: str, parameter: str,
       for (called_scope, called), values in operative.items())
 
 
-def check_all_used() -> None:
-  """Raises ConfigError for a bound parameter that no call has read so far.
+def check_all_used(gin_bindings: Optional[Sequence[str]] = None) -> None:
+  """Raises ConfigError for a binding that nothing built so far has read.
 
   gin records the parameters of each configurable as it is called (its
   operative config). Called once the run's objects are built, this refuses a
   binding of a configurable the run never calls (SparseTraining.sparsity on
-  a dense config), or of a parameter every caller passes itself, instead of
-  ignoring it.
+  a dense config), of a parameter every caller passes itself, or a macro no
+  binding reads, instead of ignoring it.
+
+  Args:
+    gin_bindings: check only what these bind: the user's own bindings. The
+      gin files' bindings may go unread by design (`Runner.diagnostics =
+      None` leaves the Diagnostics bindings unread, ACTOR_SPARSITY and
+      CRITIC_SPARSITY leave SPARSITY); None checks every binding.
   """
+  config = gin.config._CONFIG  # pylint: disable=protected-access
+  if gin_bindings is None:
+    keys = [(config_key, parameter) for config_key, values in config.items()
+            for parameter in values]
+  else:
+    keys = [key for key, _, _ in _keys(gin_bindings)]
+  _check_macros_read(scope for (scope, selector), _ in keys
+                     if selector == _MACRO)
   operative = gin.config._OPERATIVE_CONFIG  # pylint: disable=protected-access
-  read = [_binding_name(scope, selector, parameter)
-          for (scope, selector), values in operative.items()
-          for parameter in values if selector not in (_MACRO, _CONSTANT)]
-  for (scope, selector), values in gin.config._CONFIG.items():  # pylint: disable=protected-access
-    if selector in (_MACRO, _CONSTANT):
+  read = [_key_name((config_key, parameter))
+          for config_key, values in operative.items() for parameter in values
+          if config_key[1] not in (_MACRO, _CONSTANT)]
+  for key in keys:
+    (scope, selector), parameter = key
+    if (selector in (_MACRO, _CONSTANT) or
+        _was_read(scope, selector, parameter, operative)):
       continue
-    for parameter in values:
-      if _was_read(scope, selector, parameter, operative):
-        continue
-      name = _binding_name(scope, selector, parameter)
-      called = any(called == selector for _, called in operative)
-      why = (f'every call passes {parameter} itself' if called else
-             f'this run never calls {name.rsplit(".", 1)[0]}')
-      # The same parameter of what the run does call, e.g. mlp_layers.width
-      # for NatureCNN.width, however unlike the names.
-      same = [key for key in read if key.endswith(f'.{parameter}')]
-      raise ConfigError(f'gin binding {name} would change nothing: {why}; '
-                        'drop it' + (_closest(name, same, cutoff=0) or
-                                     _closest(name, read)))
+    name = _key_name(key)
+    called = any(called == selector for _, called in operative)
+    why = (f'every call passes {parameter} itself' if called else
+           f'this run never calls {name.rsplit(".", 1)[0]}')
+    # The same parameter of what the run does call, e.g. mlp_layers.width
+    # for NatureCNN.width, however unlike the names.
+    same = [known for known in read if known.endswith(f'.{parameter}')]
+    raise ConfigError(f'gin binding {name} would change nothing: {why}; '
+                      'drop it' + (_closest(name, same, cutoff=0) or
+                                   _closest(name, read)))
 
 
 @contextlib.contextmanager
-def building():
+def building(gin_bindings: Optional[Sequence[str]] = None):
   """A block that builds a run's objects from the parsed configuration.
 
   A parameter the configuration must give (gin.REQUIRED) but does not is a
   ConfigError, and so, on leaving the block, is a binding nothing read
   (`check_all_used`). Nothing in it should touch disk: the errors come
   before any work.
+
+  Args:
+    gin_bindings: as `check_all_used`: the user's bindings, each of which
+      the run must read; None holds every binding to that.
 
   Raises:
     ConfigError: for a missing required binding or one nothing read.
@@ -298,7 +333,7 @@ def building():
         f'the gin files bind no {names}; give a run config such as '
         'gin/dqn/cartpole_rigl.gin (the files under common/ only complete '
         'one) or bind them') from e
-  check_all_used()
+  check_all_used(gin_bindings)
 
 
 @contextlib.contextmanager

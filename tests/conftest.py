@@ -75,6 +75,16 @@ def smoke_bindings(method, agent='dqn'):
       list(SPARSE_SMOKE_BINDINGS) if method != methods.DENSE else [])
 
 
+def overridden(bindings, *overrides):
+  """`bindings` with each of `overrides` in place of the one of its key.
+
+  Parsing refuses two bindings that give one key different values.
+  """
+  key = lambda binding: binding.split('=', 1)[0].strip()
+  replaced = {key(binding) for binding in overrides}
+  return [b for b in bindings if key(b) not in replaced] + list(overrides)
+
+
 def gin_path(name, agent='dqn'):
   return os.path.join(GIN_DIR, agent, name)
 
