@@ -25,7 +25,7 @@ import rigl_rl.analysis.diagnostics  # pylint: disable=unused-import
 import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
-import rigl_rl.training.loop  # pylint: disable=unused-import
+import rigl_rl.training.loop
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
@@ -366,6 +366,31 @@ def parsed(gin_files: Sequence[str], gin_bindings: Sequence[str]):
     yield
   finally:
     gin.clear_config()
+
+
+def build_runner(root_dir: str, gin_files: Sequence[str],
+                 gin_bindings: Sequence[str], **kwargs):
+  """Parses a run's configuration and builds its Runner, as bin/train does.
+
+  Every check that needs no disk runs here, with nothing written: `parse`'s,
+  the Runner's and its objects' own, and `building`'s. The caller owns gin's
+  state, as with `parse`.
+
+  Args:
+    root_dir: the run directory (not touched).
+    gin_files: gin files, parsed in order.
+    gin_bindings: the user's gin bindings, each of which the run must read.
+    **kwargs: more Runner arguments, e.g. verbose=False.
+
+  Returns:
+    The Runner, before `prepare`.
+
+  Raises:
+    ConfigError: for any of those checks, in one line.
+  """
+  parse(gin_files, gin_bindings)
+  with building(gin_bindings):
+    return rigl_rl.training.loop.Runner(root_dir, **kwargs)
 
 
 def configured_agent(seed: int = 0):
