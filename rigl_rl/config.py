@@ -185,12 +185,15 @@ def _check_macros_read(names: Iterable[str]) -> None:
           gin.config._CONFIG,  # pylint: disable=protected-access
           to=gin.config.get_configurable(gin.config.macro))
   }
-  for name in sorted(set(names) - read):
+  unread = sorted(set(names) - read)
+  if unread:
+    name = unread[0]
+    hint = (_closest(name, read) or
+            f' (this one reads {", ".join(sorted(read))})')
     raise ConfigError(
         f'gin macro {name} is set, but no binding of this configuration reads '
         f'it (as %{name}), so it would change nothing; drop it, or pick the '
-        'gin file that uses it' + (_closest(name, read) or
-                                   f' (this one reads {", ".join(sorted(read))})'))
+        f'gin file that uses it{hint}')
 
 
 def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
@@ -198,9 +201,9 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
 
   Unknown names are errors, and so are a macro that `gin_bindings` set but
   no binding reads, and two of `gin_bindings` that give one key different
-  values: gin would ignore either silently. An include resolves next to the file that holds it (see
-  `_include_path`). What gin held before stays; callers that want only these
-  files clear gin first, or use `parsed`.
+  values: gin would ignore either silently. An include resolves next to the
+  file that holds it (see `_include_path`). What gin held before stays;
+  callers that want only these files clear gin first, or use `parsed`.
 
   A binding of a configurable that the run never calls can only be found
   once the run is built: see `building`.
@@ -293,8 +296,8 @@ def check_all_used(gin_bindings: Optional[Sequence[str]] = None) -> None:
         _was_read(scope, selector, parameter, operative)):
       continue
     name = _key_name(key)
-    called = any(called == selector for _, called in operative)
-    why = (f'every call passes {parameter} itself' if called else
+    is_called = any(selector == called for _, called in operative)
+    why = (f'every call passes {parameter} itself' if is_called else
            f'this run never calls {name.rsplit(".", 1)[0]}')
     # The same parameter of what the run does call, e.g. mlp_layers.width
     # for NatureCNN.width, however unlike the names.
