@@ -28,6 +28,42 @@ def define_root_dir(help_text: str) -> None:
   flags.mark_flag_as_required('root_dir')
 
 
+def existing_dir(flag: str, path: str, what: str) -> None:
+  """Raises ConfigError unless `path`, given as --`flag`, is a directory.
+
+  Args:
+    flag: the flag's name, e.g. 'root_dir'.
+    path: its value.
+    what: what the directory should be, e.g. 'a run directory'.
+  """
+  if not path:
+    raise ConfigError(f'--{flag} is empty; pass {what}')
+  if not os.path.exists(path):
+    raise ConfigError(f'--{flag}={path} does not exist; pass {what}')
+  if not os.path.isdir(path):
+    raise ConfigError(f'--{flag}={path} is a file; pass {what}')
+
+
+def writable_dir(flag: str, path: str) -> None:
+  """Raises ConfigError unless `path`, given as --`flag`, is a directory
+  this process can write in, or can make one.
+
+  Checked before any work, so that a run never stops at its first write.
+  """
+  if not path:
+    raise ConfigError(f'--{flag} is empty; pass a directory, e.g. '
+                      f'--{flag}=/tmp/runs/cartpole_rigl')
+  existing = os.path.abspath(path)
+  while not os.path.exists(existing):  # The directory that would hold it.
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise ConfigError(f'--{flag}={path}: {existing} is a file, not a '
+                      'directory; pass another path')
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise ConfigError(f'--{flag}={path}: {existing} is not writable; pass a '
+                      'directory you can write in')
+
+
 def define_gin_flags() -> None:
   """Defines --gin_files and --gin_bindings, both repeatable."""
   flags.DEFINE_multi_string('gin_files', [], 'Gin files, parsed in order.',

@@ -72,8 +72,20 @@ def smoke_bindings(method, agent='dqn'):
         list(PPO_SPARSE_SMOKE_BINDINGS) if method in methods.DYNAMIC else
         ['UpdateSchedule.interval = 4'] if method == 'prune' else [])
   base = {'dqn': SMOKE_BINDINGS, 'sac': SAC_SMOKE_BINDINGS}[agent]
+  # Static masks never update: bin/train refuses a schedule nothing reads.
   return list(base) + (
-      list(SPARSE_SMOKE_BINDINGS) if method != methods.DENSE else [])
+      list(SPARSE_SMOKE_BINDINGS)
+      if method in methods.DYNAMIC + ('prune',) else [])
+
+
+def overridden(bindings, *overrides):
+  """`bindings` with each of `overrides` in place of the one of its key.
+
+  Parsing refuses two bindings that give one key different values.
+  """
+  key = lambda binding: binding.split('=', 1)[0].strip()
+  replaced = {key(binding) for binding in overrides}
+  return [b for b in bindings if key(b) not in replaced] + list(overrides)
 
 
 def gin_path(name, agent='dqn'):

@@ -1,4 +1,5 @@
-"""Every gin file under gin/ parses, and every run config builds."""
+"""Every gin file under gin/ parses, and every run config builds, reading
+every binding and macro it sets."""
 import glob
 import os
 
@@ -118,7 +119,8 @@ def test_run_config_builds(path, tmp_path):
   small = (['OffPolicy.replay_capacity = 1000']
            if _agent(path) != 'ppo' else [])
   config.parse([path], small)
-  runner = Runner(str(tmp_path / 'run'), verbose=False)
+  with config.building():  # Every binding of the files is read.
+    runner = Runner(str(tmp_path / 'run'), verbose=False)
   method = methods.gin_stem(path)
   dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES
   assert runner.bundle.method == (methods.DENSE if dense_network else method)

@@ -157,8 +157,9 @@ def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_finishes(tmp_path,
                                                                  stop):
   root = str(tmp_path / 'run')
   gin_file = conftest.gin_path('cartpole_static.gin')
-  bindings = conftest.smoke_bindings('static') + [
-      'NUM_ENV_STEPS = 2000', 'CHECKPOINT_INTERVAL = 2000']
+  bindings = conftest.overridden(conftest.smoke_bindings('static'),
+                                 'NUM_ENV_STEPS = 2000',
+                                 'CHECKPOINT_INTERVAL = 2000')
   process = subprocess.Popen(
       conftest.train_command(root, gin_file, bindings), cwd=conftest.REPO,
       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

@@ -8,6 +8,7 @@ from tf_agents.utils import common
 
 from rigl_rl.agents import base
 from rigl_rl.agents import losses
+from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import build
 from rigl_rl.networks import mlp
@@ -56,7 +57,13 @@ def dqn_agent(time_step_spec,
 
   Returns:
     The agent bundle for the run loop.
+
+  Raises:
+    ConfigError: for a learning rate or epsilon that is not a positive
+      number, an unknown td_loss, or actions that are not discrete.
   """
+  checks.positive_numbers('dqn_agent', learning_rate=learning_rate,
+                          adam_epsilon=adam_epsilon)
   if td_loss not in _TD_LOSSES:
     raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
                       f'got {td_loss!r}')

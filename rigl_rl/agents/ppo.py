@@ -19,6 +19,7 @@ from tf_agents.trajectories import trajectory
 
 from rigl_rl.agents import base
 from rigl_rl.agents import losses
+from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import actor_critic
 from rigl_rl.networks import mlp
@@ -72,8 +73,10 @@ def ppo_agent(time_step_spec,
     The agent bundle for the run loop.
 
   Raises:
-    ConfigError: if the networks carry Keras weight decay.
+    ConfigError: for a learning rate that is not a positive number, or
+      networks that carry Keras weight decay.
   """
+  checks.positive_numbers('ppo_agent', learning_rate=learning_rate)
   observation_spec = time_step_spec.observation
   make_actor = _actor_factory(observation_spec, action_spec, actor_network_fn,
                               initial_std)

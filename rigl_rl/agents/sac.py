@@ -6,6 +6,7 @@ import tensorflow as tf
 import tf_keras
 from tf_agents.agents.sac import sac_agent as tfa_sac
 
+from rigl_rl import checks
 from rigl_rl.agents import base
 from rigl_rl.agents import losses
 from rigl_rl.networks import actor_critic
@@ -60,7 +61,14 @@ def sac_agent(time_step_spec,
 
   Returns:
     The agent bundle for the run loop.
+
+  Raises:
+    ConfigError: for a learning rate that is not a positive number, or
+      actions that are not continuous.
   """
+  checks.positive_numbers('sac_agent', actor_learning_rate=actor_learning_rate,
+                          critic_learning_rate=critic_learning_rate,
+                          alpha_learning_rate=alpha_learning_rate)
   base.require_continuous(action_spec, 'sac_agent')
   observation_spec = time_step_spec.observation
   num_actions = int(action_spec.shape[0])

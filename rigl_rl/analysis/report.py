@@ -64,7 +64,30 @@ def method_key(method: str):
           else len(METHOD_ORDER), method)
 
 
-def load(sweep_dir: str) -> Tuple[List[Result], List[str]]:
+def _result(root: str, data: dict) -> Result:
+  """A finished run's Result from its results.json (and sweep_run.json).
+
+  Raises:
+    OSError, ValueError, KeyError, TypeError: for files that do not hold
+      what bin/train and bin/sweep write.
+  """
+  method, sparsity = data['method'], float(data['sparsity'])
+  labels_path = os.path.join(root, 'sweep_run.json')
+  if os.path.exists(labels_path):
+    with open(labels_path) as f:
+      labels = json.load(f).get('labels', {})
+    if 'matched_sparsity' in labels:
+      method, sparsity = MATCHED, float(labels['matched_sparsity'])
+  return Result(
+      agent=data['agent'], env=data['env'], method=method,
+      sparsity=sparsity, seed=int(data['seed']),
+      active_params=int(data['active_params']),
+      final_score=float(data['final_score']),
+      curve=[(int(step), float(value)) for step, value in data['eval']])
+
+
+def load(sweep_dir: str) -> Tuple[List[Result], List[str],
+                                  List[Tuple[str, str]]]:
   """Every finished run under `sweep_dir`.
 
   A run made by bin/sweep as a parameter-matched dense baseline (its
@@ -72,34 +95,29 @@ def load(sweep_dir: str) -> Tuple[List[Result], List[str]]:
   matches.
 
   Returns:
-    The results, and the paths of runs left out because they have not
-    finished.
+    The results; the paths of runs left out because they have not
+    finished; and (path, reason) of runs left out because their files
+    cannot be read (e.g. a results.json cut short).
   """
-  results, unfinished = [], []
+  results, unfinished, unreadable = [], [], []
   for root, dirs, files in os.walk(sweep_dir):
     dirs.sort()
     if 'results.json' not in files:
       continue
     dirs[:] = []  # A run's subdirectories hold no other runs.
-    with open(os.path.join(root, 'results.json')) as f:
-      data = json.load(f)
-    if not data.get('finished') or data.get('final_score') is None:
-      unfinished.append(root)
-      continue
-    method, sparsity = data['method'], float(data['sparsity'])
-    labels_path = os.path.join(root, 'sweep_run.json')
-    if os.path.exists(labels_path):
-      with open(labels_path) as f:
-        labels = json.load(f).get('labels', {})
-      if 'matched_sparsity' in labels:
-        method, sparsity = MATCHED, float(labels['matched_sparsity'])
-    results.append(Result(
-        agent=data['agent'], env=data['env'], method=method,
-        sparsity=sparsity, seed=int(data['seed']),
-        active_params=int(data['active_params']),
-        final_score=float(data['final_score']),
-        curve=[(int(step), float(value)) for step, value in data['eval']]))
-  return results, unfinished
+    try:
+      with open(os.path.join(root, 'results.json')) as f:
+        data = json.load(f)
+      if not isinstance(data, dict):
+        raise TypeError('results.json is not a JSON object')
+      if not data.get('finished') or data.get('final_score') is None:
+        unfinished.append(root)
+        continue
+      results.append(_result(root, data))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      reason = f'missing {e}' if isinstance(e, KeyError) else str(e)
+      unreadable.append((root, ' '.join(reason.split())))
+  return results, unfinished, unreadable
 
 
 def groups(results: Sequence[Result]) -> Dict[tuple, List[Result]]:

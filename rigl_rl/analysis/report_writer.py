@@ -1,6 +1,6 @@
 """Writes a sweep's report: markdown and CSV tables, PNG figures, index.md."""
 import os
-from typing import List, Sequence
+from typing import Callable, List, Sequence
 
 from rigl_rl.analysis import plots
 from rigl_rl.analysis import report
@@ -16,8 +16,11 @@ def _previous_files(out_dir: str) -> List[str]:
   """The files an earlier report wrote in `out_dir`.
 
   Raises:
-    ConfigError: if `out_dir` holds files that are not a report's.
+    ConfigError: if `out_dir` is a file or holds files that are not a
+      report's.
   """
+  if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+    raise ConfigError(f'--out_dir {out_dir} is a file; pass a directory')
   if not os.path.isdir(out_dir) or not os.listdir(out_dir):
     return []
   marker = os.path.join(out_dir, MARKER)
@@ -37,13 +40,18 @@ def _images(names: Sequence[str]) -> List[str]:
   return [f'![{name}]({name})\n' for name in names]
 
 
-def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
+def write(sweep_dir: str, out_dir: str, reps: int = 2000,
+          progress: Callable[[str], None] = print) -> str:
   """Reads every results.json under `sweep_dir` and writes the report.
+
+  Runs whose files cannot be read are left out, each named in one line to
+  `progress` and in the report.
 
   Args:
     sweep_dir: a sweep directory (or any tree of run directories).
     out_dir: where the report goes; made if missing.
     reps: bootstrap resamples per confidence interval.
+    progress: called with a line for each run left out as unreadable.
 
   Returns:
     The path of index.md.
@@ -53,12 +61,15 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
       files other than an earlier report's.
   """
   if not os.path.isdir(sweep_dir):
-    raise ConfigError(f'--sweep_dir {sweep_dir} does not exist')
+    raise ConfigError(f'--sweep_dir {sweep_dir} is not a directory')
   previous = _previous_files(out_dir)
-  results, unfinished = report.load(sweep_dir)
+  results, unfinished, unreadable = report.load(sweep_dir)
+  for path, reason in unreadable:
+    progress(f'skipped {path}: unreadable ({reason})')
   if not results:
     raise ConfigError(f'no finished run (results.json with finished: true) '
-                      f'under {sweep_dir}; {len(unfinished)} unfinished')
+                      f'under {sweep_dir}; {len(unfinished)} unfinished, '
+                      f'{len(unreadable)} unreadable')
   os.makedirs(out_dir, exist_ok=True)
   rows = report.rows(results, reps)
   aggregates, how, notes = report.aggregates(results, reps)
@@ -75,8 +86,9 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
   lines = [
       '# Sparse training report\n',
       f'{len(results)} finished runs from `{os.path.abspath(sweep_dir)}`'
-      + (f'; {len(unfinished)} unfinished left out.' if unfinished
-         else '.') + '\n',
+      + ''.join(f'; {n} {what} left out' for n, what in (
+          (len(unfinished), 'unfinished'), (len(unreadable), 'unreadable'))
+                if n) + '.\n',
       'Final score: the mean return of the last 10% of evaluations of a run. '
       'IQM and mean over seeds (and over environments in the aggregates) '
       f'with {int(100 * report.CONFIDENCE)}% stratified bootstrap confidence '
@@ -97,11 +109,13 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000) -> str:
   lines += _images(images['params'])
   lines += ['### Learning curves\n']
   lines += _images(images['curves'])
-  if notes or unfinished:
+  if notes or unfinished or unreadable:
     lines += ['## Left out\n']
     lines += [f'- {note}\n' for note in notes]
     lines += [f'- unfinished: `{os.path.relpath(path, sweep_dir)}`\n'
               for path in unfinished]
+    lines += [f'- unreadable: `{os.path.relpath(path, sweep_dir)}` ({reason})\n'
+              for path, reason in unreadable]
   _write(out_dir, INDEX, '\n'.join(lines))
   written = list(tables) + [INDEX] + [
       name for names in images.values() for name in names]

@@ -95,6 +95,10 @@ def make_py_environment(spec: Spec,
   """
   if isinstance(spec, pixels.Game):
     return spec.make(seed)
+  if not isinstance(spec, str):
+    raise ConfigError(
+        f'an environment is a name such as {names.GYMNASIUM[0]!r} or a game '
+        f'such as @atari(), got {spec!r}; fix Runner.env_name')
   if spec in names.GYMNASIUM:
     return GymnasiumEnvironment(gym.make(spec), seed)
   suite, _, game = spec.partition(':')

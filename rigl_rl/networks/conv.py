@@ -11,6 +11,7 @@ import gin
 import tensorflow as tf
 import tf_keras
 
+from rigl_rl import checks
 from rigl_rl.networks import mlp
 
 Initializer = tf_keras.initializers.Initializer
@@ -105,7 +106,11 @@ def minatar_layers(num_outputs: int,
 
   Returns:
     The layers: rescale, conv_0, flatten, hidden_0, output.
+
+  Raises:
+    ConfigError: for a width that is not a positive number.
   """
+  checks.positive_numbers('MinAtarNet', width=width)
   regularizer = mlp.l2_regularizer(weight_decay)
   return [
       Rescale(1.0, name='rescale'),  # MinAtar channels are already 0/1.
@@ -144,7 +149,11 @@ def nature_cnn_layers(num_outputs: int,
 
   Returns:
     The layers: rescale, conv_0..2, flatten, hidden_0, output.
+
+  Raises:
+    ConfigError: for a width that is not a positive number.
   """
+  checks.positive_numbers('NatureCNN', width=width)
   regularizer = mlp.l2_regularizer(weight_decay)
   convs = [
       wrap(_conv(mlp.scaled_units(filters, width), kernel, stride, f'conv_{i}',
@@ -192,7 +201,14 @@ def impala_resnet_layers(num_outputs: int,
   Returns:
     The layers: rescale, per stack a conv, pool and blocks, then ReLU,
     flatten, hidden_0, output.
+
+  Raises:
+    ConfigError: for a width that is not a positive number, channels that
+      are not positive integers, or a negative or fractional block count.
   """
+  checks.positive_numbers('ImpalaResNet', width=width)
+  checks.int_lists('ImpalaResNet', stack_channels=stack_channels)
+  checks.ints('ImpalaResNet', minimum=0, blocks_per_stack=blocks_per_stack)
   regularizer = mlp.l2_regularizer(weight_decay)
   layers = [Rescale(1 / 255, name='rescale')]
   for s, channels in enumerate(stack_channels):

@@ -4,6 +4,8 @@ from typing import Callable, List, Sequence, Union
 import gin
 import tf_keras
 
+from rigl_rl import checks
+
 Initializer = tf_keras.initializers.Initializer
 
 
@@ -49,7 +51,13 @@ def mlp_layers(num_outputs: int,
 
   Returns:
     The layers, named hidden_0, hidden_1, ..., output.
+
+  Raises:
+    ConfigError: for hidden units that are not positive integers, or a
+      width that is not a positive number.
   """
+  checks.int_lists('mlp_layers', hidden_units=hidden_units)
+  checks.positive_numbers('mlp_layers', width=width)
   regularizer = l2_regularizer(weight_decay)
   layers = [
       tf_keras.layers.Dense(

@@ -9,6 +9,7 @@ from typing import Callable, Dict, Iterable, Mapping, Sequence
 import gin
 import numpy as np
 
+from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 
 Shapes = Mapping[str, Sequence[int]]
@@ -22,9 +23,9 @@ _CALLER_ARGUMENTS = ['shapes', 'sparsity', 'dense_layers']
 
 def check_sparsity(sparsity: float) -> None:
   """Raises ConfigError unless 0 <= sparsity < 1."""
-  if not 0.0 <= sparsity < 1.0:
+  if not checks.is_number(sparsity) or not 0.0 <= sparsity < 1.0:
     raise ConfigError(
-        f'sparsity must be in [0, 1), got {sparsity}; set e.g. '
+        f'sparsity must be a number in [0, 1), got {sparsity!r}; set e.g. '
         "--gin_bindings='SPARSITY = 0.9'")
 
 

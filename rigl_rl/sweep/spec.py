@@ -23,6 +23,7 @@ from typing import Dict, List, Sequence, Tuple
 import yaml
 
 from rigl_rl.errors import ConfigError
+from rigl_rl.errors import one_line
 
 SPEC_KEYS = ('seeds', 'bindings', 'experiments', 'cpus_per_run')
 EXPERIMENT_KEYS = ('gin_files', 'grid', 'matched_dense', 'width_parameter')
@@ -240,3 +241,31 @@ def load(path: str) -> Spec:
   ]
   return Spec(seeds=seeds, bindings=bindings, cpus_per_run=cpus,
               runs=runs, matches=requests)
+
+
+def check_bindings(runs: Sequence[Run]) -> None:
+  """Parses every run's configuration with `config.parse`'s checks.
+
+  So a misspelt grid key, a macro that a run's gin file never reads, or a
+  grid key that repeats one of the spec's bindings stops the sweep before
+  any run launches. A binding of a configurable that a run never calls
+  shows only once the run is built: bin/train refuses it in one line, and
+  the sweep records that run as failed. gin must hold no configuration.
+
+  Raises:
+    ConfigError: naming the first run whose configuration fails.
+  """
+  # TensorFlow loads only when there are runs to check.
+  from rigl_rl import config  # pylint: disable=g-import-not-at-top
+  checked = set()
+  for run in runs:
+    key = (run.gin_files, tuple(binding for binding in run.bindings
+                                if binding != f'SEED = {run.seed}'))
+    if key in checked:  # The same but for the seed.
+      continue
+    checked.add(key)
+    try:
+      with config.parsed(run.gin_files, run.bindings):
+        pass
+    except ConfigError as e:
+      raise ConfigError(f'sweep run {run.name}: {one_line(e)}') from e

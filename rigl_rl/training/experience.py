@@ -13,17 +13,12 @@ from typing import Callable, Optional, Tuple
 import gin
 import tensorflow as tf
 
+from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import replay as replay_lib
 
 # (time_step, env steps) -> time_step after collecting them.
 CollectFn = Callable[[object, int], object]
-
-
-def _check_positive(owner: str, **values) -> None:
-  for name, value in values.items():
-    if value < 1:
-      raise ConfigError(f'{owner}.{name} must be >= 1, got {value}')
 
 
 @gin.configurable
@@ -57,14 +52,16 @@ class OffPolicy:
         stores them as they are.
 
     Raises:
-      ConfigError: for a non-positive train_every, batch_size, capacity or
-        reward_clip.
+      ConfigError: for a train_every, batch_size or capacity that is not a
+        positive integer, a negative or fractional initial_collect_steps, or
+        a reward_clip that is not a positive number.
     """
-    _check_positive('OffPolicy', train_every=train_every,
-                    batch_size=batch_size, replay_capacity=replay_capacity)
-    if reward_clip is not None and reward_clip <= 0:
-      raise ConfigError(f'OffPolicy.reward_clip must be > 0 or None, got '
-                        f'{reward_clip}')
+    checks.ints('OffPolicy', train_every=train_every, batch_size=batch_size,
+                replay_capacity=replay_capacity)
+    checks.ints('OffPolicy', minimum=0,
+                initial_collect_steps=initial_collect_steps)
+    if reward_clip is not None:
+      checks.positive_numbers('OffPolicy', reward_clip=reward_clip)
     self.initial_collect_steps = initial_collect_steps
     self.train_every = train_every
     self.batch_size = batch_size
@@ -77,11 +74,17 @@ class OffPolicy:
     """Creates the replay memory (before a checkpoint restores it).
 
     Raises:
-      ConfigError: for an agent that can only learn on-policy.
+      ConfigError: for an agent that can only learn on-policy, or a memory
+        larger than the memory available.
     """
     if bundle.prepare_rollout is not None:
       raise ConfigError(f'{bundle.algorithm} learns on-policy; set '
                         'Runner.experience = @OnPolicy()')
+    replay_lib.check_fits(
+        f'a replay of {self.replay_capacity} transitions',
+        self._replay.nbytes(time_step_spec, action_spec,
+                            self.replay_capacity),
+        'OffPolicy.replay_capacity')
     self.memory = self._replay(time_step_spec, action_spec,
                                self.replay_capacity)
 
@@ -146,11 +149,11 @@ class OnPolicy:
         smaller than this is left out of each (shuffled) epoch.
 
     Raises:
-      ConfigError: for non-positive values or a minibatch longer than the
-        rollout.
+      ConfigError: for values that are not positive integers, or a
+        minibatch longer than the rollout.
     """
-    _check_positive('OnPolicy', rollout_length=rollout_length, epochs=epochs,
-                    minibatch_size=minibatch_size)
+    checks.ints('OnPolicy', rollout_length=rollout_length, epochs=epochs,
+                minibatch_size=minibatch_size)
     if minibatch_size > rollout_length:
       raise ConfigError(
           f'OnPolicy.minibatch_size={minibatch_size} exceeds '
@@ -167,11 +170,17 @@ class OnPolicy:
     stopped mid-epoch resumes on the same rollout and minibatch order).
 
     Raises:
-      ConfigError: for an agent without `prepare_rollout`.
+      ConfigError: for an agent without `prepare_rollout`, or a rollout
+        larger than the memory available.
     """
     if bundle.prepare_rollout is None:
       raise ConfigError(f'{bundle.algorithm} learns off-policy from replay; '
                         'set Runner.experience = @OffPolicy()')
+    replay_lib.check_fits(
+        f'a rollout of {self.rollout_length} steps',
+        replay_lib.UniformReplay.nbytes(time_step_spec, action_spec,
+                                        self.rollout_length),
+        'OnPolicy.rollout_length')
     self._prepare = bundle.prepare_rollout
     self.memory = replay_lib.Memory(name='rollout')
     self.memory.raw = replay_lib.UniformReplay(time_step_spec, action_spec,

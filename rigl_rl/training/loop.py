@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from rigl_rl import checks
 from rigl_rl.agents import base
 from rigl_rl.envs import factory
 from rigl_rl.errors import ConfigError
@@ -135,16 +136,17 @@ class Runner:
       verbose: print progress lines.
 
     Raises:
-      ConfigError: for run lengths that leave no training.
+      ConfigError: for an empty root_dir, counts that are not positive
+        integers, a negative seed, or run lengths that leave no training.
     """
-    for name, value in (('num_env_steps', num_env_steps),
-                        ('eval_interval', eval_interval),
-                        ('eval_episodes', eval_episodes),
-                        ('checkpoint_interval', checkpoint_interval),
-                        ('log_interval', log_interval),
-                        ('max_chunk', max_chunk)):
-      if value < 1:
-        raise ConfigError(f'Runner.{name} must be >= 1, got {value}')
+    if not root_dir:  # os.path.join('', ...) would write into the cwd.
+      raise ConfigError('the run directory is empty; pass --root_dir=DIR')
+    checks.ints('Runner', num_env_steps=num_env_steps,
+                eval_interval=eval_interval, eval_episodes=eval_episodes,
+                checkpoint_interval=checkpoint_interval,
+                log_interval=log_interval, max_chunk=max_chunk,
+                max_checkpoints=max_checkpoints)
+    checks.ints('Runner', minimum=0, seed=seed)
     self.experience = experience
     self.total_train_steps = experience.total_train_steps(num_env_steps)
     self.root_dir = root_dir

@@ -47,6 +47,37 @@ class Memory(tf.Module):
     del checkpoint_paths
 
 
+def available_memory_bytes() -> int:
+  """Memory the system can give this process now, without swapping."""
+  try:
+    with open('/proc/meminfo') as f:
+      for line in f:
+        if line.startswith('MemAvailable:'):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass  # Not Linux: the free pages, which leave out reclaimable cache.
+  return os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE')
+
+
+def check_fits(what: str, nbytes: int, fix: str) -> None:
+  """Raises ConfigError if `nbytes` exceed the memory available now.
+
+  Args:
+    what: what needs the memory, e.g. 'a replay of 1000000 transitions'.
+    nbytes: its estimated size.
+    fix: the setting that shrinks it, e.g. 'OffPolicy.replay_capacity'.
+  """
+  available = available_memory_bytes()
+  if nbytes > available:
+    raise ConfigError(
+        f'{what} needs about {nbytes / 2**30:.1f} GiB, more than the '
+        f'{available / 2**30:.1f} GiB of memory available; lower {fix}')
+
+
+def _spec_bytes(spec) -> int:
+  return int(np.prod(spec.shape.as_list(), dtype=np.int64)) * spec.dtype.size
+
+
 def _files_beside(checkpoint_path: str) -> str:
   """The directory beside a checkpoint ('.../ckpt-<number>')."""
   directory, name = os.path.split(checkpoint_path)
@@ -56,6 +87,13 @@ def _files_beside(checkpoint_path: str) -> str:
 @gin.configurable
 class UniformReplay(Memory):
   """Ring buffer of single transitions (s, a, r, discount, s')."""
+
+  @staticmethod
+  def nbytes(time_step_spec, action_spec, capacity: int) -> int:
+    """The bytes a memory of `capacity` transitions allocates."""
+    # Two observations, an action, reward, discount and step type each.
+    return capacity * (2 * _spec_bytes(time_step_spec.observation) +
+                       _spec_bytes(action_spec) + 3 * 4)
 
   def __init__(self, time_step_spec, action_spec, capacity: int):
     super().__init__(name='replay')
@@ -154,6 +192,14 @@ class FrameReplay(Memory):
   Transitions that end an episode by time limit (LAST, discount 1) have no
   stored next frame and are never sampled.
   """
+
+  @staticmethod
+  def nbytes(time_step_spec, action_spec, capacity: int) -> int:
+    """The bytes a full memory of `capacity` frames takes."""
+    observation = time_step_spec.observation
+    frame = _spec_bytes(observation) // max(1, observation.shape[-1])
+    # Dopamine's arrays: frame, action, float32 reward, uint8 terminal.
+    return capacity * (frame + _spec_bytes(action_spec) + 4 + 1)
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
                max_sample_attempts: int = 1000):

@@ -66,7 +66,8 @@ def _iqm(values):
 
 
 def test_rows_by_hand(sweep_dir):
-  results, unfinished = report.load(sweep_dir)
+  results, unfinished, unreadable = report.load(sweep_dir)
+  assert not unreadable
   assert unfinished == [os.path.join(sweep_dir, 'half_done')]
   rows = {(r.env, r.method, r.sparsity): r for r in report.rows(results, 200)}
   dense = rows[('CartPole-v1', 'dense', 0.0)]
@@ -89,7 +90,7 @@ def test_rows_by_hand(sweep_dir):
 
 
 def test_aggregates_by_hand(sweep_dir):
-  results, _ = report.load(sweep_dir)
+  results, _, _ = report.load(sweep_dir)
   table, how, notes = report.aggregates(results, 200)
   assert how[('dqn', 'CartPole-v1')] == (
       'dense-normalised: (score - 22.2) / (dense 422.2 - 22.2)')
@@ -120,7 +121,7 @@ def test_atari_is_human_normalised(tmp_path):
   _write_run(str(root / 'a'), 'atari:Pong', 'dense', 0.0, 0, 14.6)
   _write_run(str(root / 'b'), 'atari:Pong', 'rigl', 0.9, 0, -3.05)
   _write_run(str(root / 'c'), 'atari:NotAGame', 'dense', 0.0, 0, 1.0)
-  results, _ = report.load(str(root))
+  results, _, _ = report.load(str(root))
   norm, how, notes = report.normalized(results)
   assert norm[('dqn', 'atari:Pong', 'dense', 0.0)] == pytest.approx([1.0])
   assert norm[('dqn', 'atari:Pong', 'rigl', 0.9)] == pytest.approx([0.5])
@@ -140,7 +141,7 @@ def test_intervals_are_reproducible():
 
 
 def test_curves_mean_with_bands(sweep_dir):
-  results, _ = report.load(sweep_dir)
+  results, _, _ = report.load(sweep_dir)
   runs = report.groups(results)[('dqn', 'CartPole-v1', 'dense', 0.0)]
   steps, values = report.aligned_curves(runs)
   assert list(steps) == [500, 1000]
@@ -210,3 +211,32 @@ def test_nothing_finished_is_an_error(tmp_path):
              finished=False)
   with pytest.raises(ConfigError, match='no finished run'):
     report_writer.write(str(tmp_path / 's'), str(tmp_path / 'out'), reps=10)
+
+
+def test_unreadable_runs_are_listed_and_left_out(sweep_dir, tmp_path):
+  cut_short = os.path.join(sweep_dir, 'cut_short')
+  os.makedirs(cut_short)
+  with open(os.path.join(cut_short, 'results.json'), 'w') as f:
+    f.write('{"agent": "dqn", "env": "Cart')  # A run writing it, say.
+  not_an_object = os.path.join(sweep_dir, 'not_an_object')
+  os.makedirs(not_an_object)
+  with open(os.path.join(not_an_object, 'results.json'), 'w') as f:
+    f.write('[1, 2]')
+  keyless = os.path.join(sweep_dir, 'keyless')
+  os.makedirs(keyless)
+  with open(os.path.join(keyless, 'results.json'), 'w') as f:
+    json.dump({'finished': True, 'final_score': 1.0}, f)
+  results, _, unreadable = report.load(sweep_dir)
+  assert [path for path, _ in unreadable] == [cut_short, keyless,
+                                              not_an_object]
+  assert len(results) == sum(len(finals) for finals in FINALS.values())
+  lines = []
+  index = report_writer.write(sweep_dir, str(tmp_path / 'out'), reps=10,
+                              progress=lines.append)
+  assert len(lines) == 3
+  assert lines[0].startswith(f'skipped {cut_short}: unreadable (')
+  assert "missing 'method'" in lines[1]
+  with open(index) as f:
+    text = f.read()
+  assert '3 unreadable left out' in text
+  assert 'unreadable: `cut_short`' in text

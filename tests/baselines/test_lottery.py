@@ -31,8 +31,8 @@ def pruned_run(tmp_path_factory):
 def _lottery_runner(root, ticket, tmp_path, bindings=()):
   gin.clear_config()  # Parsing locks the config; some tests parse again.
   config.parse([conftest.gin_path('cartpole_lottery.gin')],
-               conftest.smoke_bindings('dense') +
-               [f'TICKET_RUN_DIR = "{ticket}"'] + list(bindings))
+               conftest.overridden(conftest.smoke_bindings('dense'),
+                                   f'TICKET_RUN_DIR = "{ticket}"', *bindings))
   return Runner(str(tmp_path / root), verbose=False)
 
 

@@ -1,6 +1,9 @@
 """MLP parameter counts by hand, width multiplier and bias switch."""
+import pytest
 import tf_keras
 
+from rigl_rl.errors import ConfigError
+from rigl_rl.networks import conv
 from rigl_rl.networks import mlp
 
 
@@ -32,3 +35,22 @@ def test_weight_decay_adds_l2_losses():
   expected = sum(1e-3 * float((layer.kernel**2).numpy().sum())
                  for layer in layers)
   assert abs(float(sum(model.losses)) - expected) < 1e-6
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(width=0), 'mlp_layers.width must be a number > 0, got 0'),
+    (dict(width='wide'), "mlp_layers.width must be a number > 0, got 'wide'"),
+    (dict(hidden_units=(64, -1)), r'mlp_layers.hidden_units\[1\] must be'),
+    (dict(hidden_units=64), 'mlp_layers.hidden_units must be a list'),
+])
+def test_bad_sizes_are_refused(kwargs, message):
+  with pytest.raises(ConfigError, match=message):
+    mlp.mlp_layers(2, wrap=lambda layer: layer, **kwargs)
+
+
+@pytest.mark.parametrize('builder,name', [
+    (conv.minatar_layers, 'MinAtarNet'), (conv.nature_cnn_layers, 'NatureCNN'),
+    (conv.impala_resnet_layers, 'ImpalaResNet')])
+def test_conv_widths_are_checked(builder, name):
+  with pytest.raises(ConfigError, match=f'{name}.width must be a number > 0'):
+    builder(2, wrap=lambda layer: layer, width=-1.0)

@@ -129,3 +129,26 @@ def test_committed_specs_parse():
     # Dense + 4 methods x 3 sparsities, per env and seed; matched per sparsity.
     assert len(spec.runs) == 2 * (1 + 4 * 3) * len(spec.seeds)
     assert len(spec.matches) == 2 * 3
+    spec_lib.check_bindings(spec.runs)
+    spec_lib.check_bindings(spec.matched_runs(
+        {request: 0.5 for request in spec.matches}))
+
+
+@pytest.mark.parametrize('grid, message', [
+    ('{SPARSTY: [0.8]}', 'did you mean SPARSITY?'),
+    ('{NUM_ENV_STEPS: [1000]}', 'NUM_ENV_STEPS twice'),
+], ids=['misspelt-key', 'key-of-the-bindings'])
+def test_grid_keys_are_checked_before_any_run(tmp_path, grid, message):
+  path = _write(tmp_path, f"""
+bindings: ['NUM_ENV_STEPS = 500']
+experiments:
+  - gin_files: [{gin_path('cartpole_dense.gin')}]
+  - gin_files: [{gin_path('cartpole_rigl.gin')}]
+    grid: {grid}
+""")
+  spec = spec_lib.load(path)
+  spec_lib.check_bindings(spec.runs[:1])  # The dense run is fine.
+  with pytest.raises(ConfigError, match=message) as error:
+    spec_lib.check_bindings(spec.runs)
+  assert str(error.value).startswith('sweep run cartpole_rigl__')
+  assert '\n' not in str(error.value)

@@ -1,4 +1,6 @@
 """How env steps and train steps relate under each experience strategy."""
+import types
+
 import pytest
 
 from rigl_rl.errors import ConfigError
@@ -43,10 +45,10 @@ def test_on_policy_minibatches_drop_the_remainder():
 
 
 @pytest.mark.parametrize('kwargs,message', [
-    (dict(minibatch_size=0), 'OnPolicy.minibatch_size must be >= 1, got 0'),
+    (dict(minibatch_size=0), 'OnPolicy.minibatch_size must be an integer >= 1, got 0'),
     (dict(rollout_length=32, minibatch_size=64),
      'OnPolicy.minibatch_size=64 exceeds OnPolicy.rollout_length=32'),
-    (dict(epochs=0), 'OnPolicy.epochs must be >= 1'),
+    (dict(epochs=0), 'OnPolicy.epochs must be an integer >= 1'),
 ])
 def test_on_policy_refuses_bad_sizes(kwargs, message):
   with pytest.raises(ConfigError, match=message):
@@ -54,5 +56,44 @@ def test_on_policy_refuses_bad_sizes(kwargs, message):
 
 
 def test_off_policy_refuses_bad_sizes():
-  with pytest.raises(ConfigError, match='OffPolicy.batch_size must be >= 1'):
+  with pytest.raises(ConfigError, match='OffPolicy.batch_size must be an integer >= 1'):
     experience.OffPolicy(batch_size=0)
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(batch_size='32'), "OffPolicy.batch_size must be an integer >= 1, "
+     "got '32'"),
+    (dict(train_every=1.5), 'OffPolicy.train_every must be an integer'),
+    (dict(initial_collect_steps=-1),
+     'OffPolicy.initial_collect_steps must be an integer >= 0'),
+    (dict(reward_clip='1'), 'OffPolicy.reward_clip must be a number > 0'),
+])
+def test_off_policy_refuses_values_of_the_wrong_type(kwargs, message):
+  with pytest.raises(ConfigError, match=message):
+    experience.OffPolicy(**kwargs)
+
+
+def test_a_replay_larger_than_memory_is_refused_before_it_is_allocated():
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from tf_agents.specs import tensor_spec
+  from tf_agents.trajectories import time_step as ts
+  from rigl_rl.training import replay
+  observation = tensor_spec.TensorSpec([84, 84, 4], tf.uint8)
+  action = tensor_spec.BoundedTensorSpec((), tf.int64, 0, 5)
+  time_step_spec = ts.time_step_spec(observation)
+  # 2 stacked observations of 28 KB, action, reward, discount, step type.
+  assert replay.UniformReplay.nbytes(time_step_spec, action, 10) == (
+      10 * (2 * 84 * 84 * 4 + 8 + 12))
+  # One frame per step.
+  assert replay.FrameReplay.nbytes(time_step_spec, action, 10) == (
+      10 * (84 * 84 + 8 + 5))
+  capacity = replay.available_memory_bytes() // (84 * 84) + 1
+  strategy = experience.OffPolicy(replay_capacity=capacity,
+                                  replay=replay.FrameReplay)
+  bundle = types.SimpleNamespace(prepare_rollout=None)  # An off-policy one.
+  with pytest.raises(ConfigError, match=r'needs about .* GiB, more than the '
+                     r'.* GiB of memory available; lower '
+                     r'OffPolicy.replay_capacity'):
+    strategy.build(time_step_spec, action, bundle)
+  assert strategy.memory is None

@@ -19,19 +19,22 @@ from tests import conftest
 # steps, evaluation interval).
 CASES = {
     'dqn': (conftest.gin_path('cartpole_rigl.gin'),
-            conftest.smoke_bindings('rigl') + [
+            conftest.overridden(
+                conftest.smoke_bindings('rigl'),
                 'NUM_ENV_STEPS = 2000', 'CHECKPOINT_INTERVAL = 300',
-                'EVAL_INTERVAL = 300'], lambda t: 100 + t, 1900, 300),
+                'EVAL_INTERVAL = 300'), lambda t: 100 + t, 1900, 300),
     'sac': (conftest.gin_path('pendulum_rigl.gin', 'sac'),
-            conftest.smoke_bindings('rigl', 'sac') + [
+            conftest.overridden(
+                conftest.smoke_bindings('rigl', 'sac'),
                 'NUM_ENV_STEPS = 1000', 'CHECKPOINT_INTERVAL = 300',
-                'EVAL_INTERVAL = 300'], lambda t: 100 + t, 900, 300),
+                'EVAL_INTERVAL = 300'), lambda t: 100 + t, 900, 300),
     # 32 rollouts of 128 env steps, 8 train steps on each; a checkpoint
     # lands one train step into a rollout.
     'ppo': (conftest.gin_path('cartpole_rigl.gin', 'ppo'),
-            conftest.smoke_bindings('rigl', 'ppo') + [
+            conftest.overridden(
+                conftest.smoke_bindings('rigl', 'ppo'),
                 'NUM_ENV_STEPS = 4096', 'CHECKPOINT_INTERVAL = 256',
-                'EVAL_INTERVAL = 1024'], lambda t: 128 * math.ceil(t / 8),
+                'EVAL_INTERVAL = 1024'), lambda t: 128 * math.ceil(t / 8),
             256, 1024),
 }
 
