@@ -23,7 +23,7 @@ GIN_FILE = 'cartpole_rigl.gin'
 def _runner(root, extra=()):
   gin.clear_config()
   config.parse([conftest.gin_path(GIN_FILE)],
-               conftest.smoke_bindings('rigl') + list(extra))
+               conftest.overridden(conftest.smoke_bindings('rigl'), *extra))
   return Runner(str(root), verbose=False)
 
 
