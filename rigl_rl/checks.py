@@ -65,6 +65,17 @@ def positive_numbers(owner: str, **values) -> None:
       _fail(owner, name, 'a number > 0', value)
 
 
+def probabilities(owner: str, **values) -> None:
+  """Raises ConfigError unless every value is a number in [0, 1].
+
+  Args:
+    owner: the configurable the values belong to, e.g. 'dqn_agent'.
+    **values: parameter name -> value.
+  """
+  for name, value in values.items():
+    if not is_number(value) or not 0 <= value <= 1:
+      _fail(owner, name, 'a number in [0, 1]', value)
+
 
 def int_lists(owner: str, **lists) -> None:
   """Raises ConfigError unless every value is a list or tuple of integers

@@ -28,6 +28,17 @@ def test_positive_numbers_refuses_the_rest(value):
     checks.positive_numbers('Owner', rate=value)
 
 
+@pytest.mark.parametrize('value', [-0.01, 1.5, '0.1', True, float('nan')])
+def test_probabilities_refuse_what_is_outside_zero_to_one(value):
+  with pytest.raises(ConfigError, match=r'Owner.epsilon must be a number in '
+                     r'\[0, 1\]'):
+    checks.probabilities('Owner', epsilon=value)
+
+
+def test_probabilities_take_both_ends():
+  checks.probabilities('Owner', greedy=0, uniform=1, some=0.01)
+
+
 def test_positive_numbers_takes_ints_and_floats():
   checks.positive_numbers('Owner', a=1, b=3e-4)
 

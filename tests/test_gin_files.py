@@ -144,3 +144,24 @@ def test_includes_resolve_next_to_the_file_given():
   gin.clear_config()
   config.parse([os.path.join(GIN_DIR, 'ppo', 'cartpole_rigl.gin')], [])
   assert gin.query_parameter('Runner.agent_fn').selector == 'ppo_agent'
+
+
+@pytest.mark.parametrize('method', methods.CORE)
+def test_classic_control_follows_the_reference_code(method):
+  # google-research/rigl rigl/rl/tfagents: dqn_train_eval.py and
+  # configs/dqn_gym_{dense,sparse,pruning}_config.gin.
+  config.parse([os.path.join(GIN_DIR, 'dqn', f'cartpole_{method}.gin')], [])
+  query = gin.query_parameter
+  assert query('Runner.env_name') == 'CartPole-v0'
+  # 1,000 random env steps, then 100,000 of one env step and one train step.
+  assert query('%NUM_ENV_STEPS') - query('OffPolicy.initial_collect_steps') \
+      == 100_000
+  assert (query('dqn_agent.epsilon_initial'), query('dqn_agent.epsilon_final'),
+          query('dqn_agent.eval_epsilon')) == (0.01, 0.01, 0.0)
+  assert query('dqn_agent.td_loss') == 'mse'
+  assert query('dqn_agent.adam_epsilon') == 1e-7
+  if method in ('prune', 'set', 'rigl'):
+    window = gin.get_configurable('UpdateSchedule')().bind(100_000)
+    steps = window.update_steps()
+    first = 20_000 if method == 'prune' else 0
+    assert (steps[0], steps[-1], steps[1] - steps[0]) == (first, 75_000, 1000)

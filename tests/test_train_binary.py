@@ -56,7 +56,7 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
   with open(os.path.join(root, 'results.json')) as f:
     results = json.load(f)
   assert results['agent'] == 'dqn'
-  assert results['env'] == 'CartPole-v1'
+  assert results['env'] == 'CartPole-v0'
   assert results['method'] == method
   assert results['seed'] == 0
   assert results['num_env_steps'] == 400

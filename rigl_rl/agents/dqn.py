@@ -32,6 +32,7 @@ def dqn_agent(time_step_spec,
               td_loss: str = 'huber',
               target_update_period: int = 100,
               target_update_tau: float = 1.0,
+              epsilon_initial: float = 1.0,
               epsilon_final: float = 0.1,
               epsilon_decay_steps: int = 25000,
               eval_epsilon: float = 0.1) -> base.AgentBundle:
@@ -51,19 +52,26 @@ def dqn_agent(time_step_spec,
     td_loss: 'huber' or 'mse'.
     target_update_period: train steps between target updates.
     target_update_tau: 1.0 copies the online weights.
+    epsilon_initial: exploration epsilon at env step 0.
     epsilon_final: exploration epsilon after the decay.
-    epsilon_decay_steps: env steps over which epsilon decays linearly from 1.
+    epsilon_decay_steps: env steps over which epsilon moves linearly from
+      `epsilon_initial` to `epsilon_final`.
     eval_epsilon: epsilon of the evaluation policy.
 
   Returns:
     The agent bundle for the run loop.
 
   Raises:
-    ConfigError: for a learning rate or epsilon that is not a positive
-      number, an unknown td_loss, or actions that are not discrete.
+    ConfigError: for a learning rate or Adam epsilon that is not a positive
+      number, an exploration epsilon outside [0, 1], a decay that is not a
+      positive integer, an unknown td_loss, or actions that are not
+      discrete.
   """
   checks.positive_numbers('dqn_agent', learning_rate=learning_rate,
                           adam_epsilon=adam_epsilon)
+  checks.ints('dqn_agent', epsilon_decay_steps=epsilon_decay_steps)
+  checks.probabilities('dqn_agent', epsilon_initial=epsilon_initial,
+                       epsilon_final=epsilon_final, eval_epsilon=eval_epsilon)
   if td_loss not in _TD_LOSSES:
     raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
                       f'got {td_loss!r}')
@@ -104,7 +112,8 @@ def dqn_agent(time_step_spec,
   def collect_action(time_step, env_step, rng):
     progress = tf.minimum(
         tf.cast(env_step, tf.float32) / float(epsilon_decay_steps), 1.0)
-    return act(time_step, 1.0 - (1.0 - epsilon_final) * progress, rng)
+    return act(time_step, epsilon_initial +
+               (epsilon_final - epsilon_initial) * progress, rng)
 
   return base.AgentBundle(
       agent=agent,

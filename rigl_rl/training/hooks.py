@@ -130,9 +130,9 @@ class Evaluation(EnvStepHook):
 
 
 class Progress(EnvStepHook):
-  """A progress line and the train summaries, every `interval` env steps:
-  training returns, losses, active parameters, sparsity, the updaters'
-  drop or prune amounts and speed."""
+  """A progress line and the train summaries, every `interval` env steps
+  and at the end: training returns, losses, active parameters, sparsity,
+  the updaters' drop or prune amounts and speed."""
 
   def __init__(self, interval: int, evaluation: Optional[Evaluation] = None):
     super().__init__(interval)
@@ -141,6 +141,11 @@ class Progress(EnvStepHook):
   def start(self, run) -> None:
     super().start(run)
     self._window = (time.time(), run.env_step)
+
+  def finish(self, run) -> None:
+    # A run's last step always has its summaries, however short the run.
+    if self._window[1] < run.env_step:
+      self.at_interval(run)
 
   def at_interval(self, run) -> None:
     began, first = self._window

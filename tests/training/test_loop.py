@@ -1,6 +1,7 @@
 """The run loop: mask-update timing (DESIGN section 4), the hook protocol
 and determinism."""
 import json
+import os
 
 import numpy as np
 import tensorflow as tf
@@ -75,3 +76,13 @@ def test_runs_with_the_same_bindings_are_bit_identical(tmp_path):
   for key in keys:
     np.testing.assert_array_equal(readers[0].get_tensor(key),
                                   readers[1].get_tensor(key), err_msg=key)
+
+
+def test_a_run_shorter_than_the_log_interval_has_its_summaries(tmp_path):
+  runner = conftest.train_in_process(
+      tmp_path / 'run', 'dqn', 'cartpole_rigl.gin', 'rigl',
+      conftest.overridden(conftest.smoke_bindings('rigl'),
+                          'Runner.log_interval = 100000'))
+  tags = conftest.event_tags(os.path.join(runner.root_dir, 'train'))
+  assert {'Sparsity/q/total', 'Params/q/active', 'Losses/loss',
+          'Speed/env_steps_per_second'} <= tags
