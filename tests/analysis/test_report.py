@@ -42,9 +42,32 @@ def _write_run(root, env, method, sparsity, seed, final, finished=True):
   }
   with open(os.path.join(root, 'results.json'), 'w') as f:
     json.dump(results, f)
+  # What bin/train and bin/sweep write beside it; seeds differ only here.
   if matched:
-    with open(os.path.join(root, 'sweep_run.json'), 'w') as f:
-      json.dump({'labels': {'matched_sparsity': sparsity}}, f)
+    _write_sweep_run(root, [f'gin/dqn/{_gin_name(env)}_dense.gin'],
+                     ['mlp_layers.width = 0.3', f'SEED = {seed}'],
+                     {'matched_sparsity': sparsity})
+  else:
+    _write_config(root, env, sparsity, seed)
+
+
+def _gin_name(env):
+  return env.split('-')[0].split(':')[0].lower()
+
+
+def _write_config(root, env, sparsity, seed, extra=''):
+  """A config.gin as bin/train writes it (gin's operative config)."""
+  with open(os.path.join(root, 'config.gin'), 'w') as f:
+    f.write(f'# Macros:\n# ====\nSEED = {seed}\nSPARSITY = {sparsity}\n\n'
+            '# Parameters for Runner:\n# ====\n'
+            f"Runner.env_name = '{env}'\nRunner.seed = %SEED\n"
+            'Runner.plasticity_baselines = ()\n' + extra)
+
+
+def _write_sweep_run(root, gin_files, bindings, labels=None):
+  with open(os.path.join(root, 'sweep_run.json'), 'w') as f:
+    json.dump({'name': os.path.basename(root), 'gin_files': gin_files,
+               'bindings': bindings, 'labels': labels or {}}, f)
 
 
 @pytest.fixture
