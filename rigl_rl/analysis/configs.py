@@ -52,7 +52,8 @@ class RunConfig:
 
 def parse_operative(text: str) -> Dict[str, str]:
   """key -> value text of gin's operative config (or any gin file's
-  bindings), continuation lines joined; comments and includes skipped."""
+  bindings), wrapped values (after a trailing backslash) joined; comments and
+  includes skipped."""
   values, key = {}, None
   for line in text.splitlines():
     stripped = line.strip()
@@ -61,9 +62,9 @@ def parse_operative(text: str) -> Dict[str, str]:
     match = _BINDING.match(line)
     if match:
       key = match.group(1)
-      values[key] = match.group(2).strip()
+      values[key] = match.group(2).strip().rstrip('\\').strip()
     elif line[0].isspace() and key is not None:  # A value gin wrapped.
-      values[key] += ' ' + stripped
+      values[key] = f'{values[key]} {stripped}'.strip()
     else:
       key = None  # e.g. an include line: no binding to continue.
   return values
