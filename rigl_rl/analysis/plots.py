@@ -262,16 +262,20 @@ def diagnostic_curves(groups: Dict[tuple, List[report.Result]], agent: str,
           continue
         values = np.array([[f[s] for s in steps] for f in found])
         mean, ci = report.curve_intervals(values, reps)
+        # A network of its own is a variant of the group's line.
+        line = key + ((('net', net),) if len(nets) > 1 else ())
         text = f'{name} ({net})' if len(nets) > 1 else name
-        curves[key + ((net, ''),)] = (steps, mean, ci,
-                                      f'{text} ({len(found)} seeds)')
-    _curve_lines(ax, {k[:-1] if len(nets) == 1 else k: v
-                      for k, v in curves.items()})
+        curves[line] = (steps, mean, ci, f'{text} ({len(found)} seeds)')
+    _curve_lines(ax, curves)
     ax.set_title(title)
     ax.set_xlabel('train steps')
     ax.grid(alpha=0.3)
-  handles, labels = axes.flat[0].get_legend_handles_labels()
-  fig.legend(handles, labels, fontsize=8, loc='outside right upper')
+  legend = {}  # One entry per line, whichever panels it is drawn in.
+  for ax in axes.flat:
+    for handle, text in zip(*ax.get_legend_handles_labels()):
+      legend.setdefault(text, handle)
+  fig.legend(legend.values(), legend.keys(), fontsize=8,
+             loc='outside right upper')
   fig.suptitle(f'{agent.upper()} on {env}: diagnostics (mean, 95% CI)')
   return _save(fig, path), list(dict.fromkeys(notes))
 

@@ -158,11 +158,12 @@ def groups(results: Sequence[Result]) -> Dict[tuple, List[Result]]:
   Keyed by (agent, env, method, sparsity) followed by the (binding, value)
   pairs that tell the group from the others of its agent and environment
   (configs.variants); runs that differ only in their seed are one group,
-  keyed by the first four alone.
+  keyed by the first four alone where no other group shares them.
   """
   grouped = collections.defaultdict(list)
   for result in results:
     grouped[(_base(result), result.config)].append(result)
+  # A group is (base, config): what configs.variants reads of it.
   variant = configs.variants({group: group for group in grouped})
   return {
       base + variant[(base, config)]: sorted(runs, key=lambda r: r.seed)
@@ -248,8 +249,10 @@ def _standard_dense(keys: Sequence[tuple]) -> Optional[tuple]:
   """The group of an (agent, env)'s standard dense runs: the dense group
   that no binding tells apart, or the only dense group."""
   dense = [key for key in keys if key[2] == methods.DENSE]
-  plain = [key for key in dense if len(key) == 4]
-  return (plain or dense)[0] if len(plain) == 1 or len(dense) == 1 else None
+  plain = [key for key in dense if len(key) == 4]  # No variant.
+  if plain:
+    return plain[0]
+  return dense[0] if len(dense) == 1 else None
 
 
 def normalized(results: Sequence[Result]) -> Tuple[
