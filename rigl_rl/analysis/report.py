@@ -17,11 +17,13 @@ from rliable import library as rly
 from rliable import metrics
 
 from rigl_rl import methods
+from rigl_rl.analysis import configs
 from rigl_rl.analysis import scores as scores_lib
 
 MATCHED = 'dense (matched)'
 # Plot and table order; methods not listed follow alphabetically.
-METHOD_ORDER = (methods.DENSE, MATCHED) + methods.SPARSE + (methods.LOTTERY,)
+METHOD_ORDER = ((methods.DENSE, MATCHED) + methods.DENSE_BASELINES +
+                methods.SPARSE + (methods.LOTTERY,))
 CONFIDENCE = 0.95
 
 
@@ -36,6 +38,8 @@ class Result:
   active_params: int
   final_score: float
   curve: List[Tuple[int, float]]
+  root: str
+  config: configs.RunConfig
 
 
 @dataclasses.dataclass
@@ -48,7 +52,8 @@ class Estimate:
 
 @dataclasses.dataclass
 class Row:
-  """One group of seeds: an environment x method x sparsity."""
+  """One group of seeds: an environment x method x sparsity x the
+  bindings that tell its configuration from the others (`variant`)."""
   agent: str
   env: str
   method: str
@@ -57,6 +62,11 @@ class Row:
   active_params: float
   mean: Estimate
   iqm: Estimate
+  variant: configs.Pairs = ()
+
+  @property
+  def label(self) -> str:
+    return group_label(self.method, self.sparsity, self.variant)
 
 
 def method_key(method: str):
@@ -64,26 +74,42 @@ def method_key(method: str):
           else len(METHOD_ORDER), method)
 
 
+def is_dense(method: str) -> bool:
+  """Whether a method trains the dense network (its sparsity says nothing)."""
+  return method in (methods.DENSE,) + methods.DENSE_BASELINES
+
+
+def group_label(method: str, sparsity: float, variant: configs.Pairs) -> str:
+  """A group's name in plots, e.g. 'rigl 90% · mlp_layers.width=0.5'."""
+  base = method if is_dense(method) else f'{method} {100 * sparsity:g}%'
+  return ' · '.join([base] + ([configs.label(variant)] if variant else []))
+
+
 def _result(root: str, data: dict) -> Result:
-  """A finished run's Result from its results.json (and sweep_run.json).
+  """A finished run's Result from its results.json, sweep_run.json and
+  config.gin.
 
   Raises:
     OSError, ValueError, KeyError, TypeError: for files that do not hold
-      what bin/train and bin/sweep write.
+      what bin/train and bin/sweep write, or no configuration.
   """
   method, sparsity = data['method'], float(data['sparsity'])
-  labels_path = os.path.join(root, 'sweep_run.json')
+  config = configs.read(root)
+  labels_path = os.path.join(root, configs.RUN_FILE)
   if os.path.exists(labels_path):
     with open(labels_path) as f:
       labels = json.load(f).get('labels', {})
     if 'matched_sparsity' in labels:
       method, sparsity = MATCHED, float(labels['matched_sparsity'])
+  if method == methods.DENSE:
+    method = configs.baseline(config) or method
   return Result(
       agent=data['agent'], env=data['env'], method=method,
       sparsity=sparsity, seed=int(data['seed']),
       active_params=int(data['active_params']),
       final_score=float(data['final_score']),
-      curve=[(int(step), float(value)) for step, value in data['eval']])
+      curve=[(int(step), float(value)) for step, value in data['eval']],
+      root=root, config=config)
 
 
 def load(sweep_dir: str) -> Tuple[List[Result], List[str],
@@ -92,12 +118,14 @@ def load(sweep_dir: str) -> Tuple[List[Result], List[str],
 
   A run made by bin/sweep as a parameter-matched dense baseline (its
   sweep_run.json labels it) is method 'dense (matched)' at the sparsity it
-  matches.
+  matches; a dense run of a plasticity baseline is named after it ('reset',
+  'redo', 'weight_decay').
 
   Returns:
     The results; the paths of runs left out because they have not
     finished; and (path, reason) of runs left out because their files
-    cannot be read (e.g. a results.json cut short).
+    cannot be read (e.g. a results.json cut short, or no config to group
+    them by).
   """
   results, unfinished, unreadable = [], [], []
   for root, dirs, files in os.walk(sweep_dir):
@@ -120,16 +148,29 @@ def load(sweep_dir: str) -> Tuple[List[Result], List[str],
   return results, unfinished, unreadable
 
 
+def _base(result: Result) -> tuple:
+  return (result.agent, result.env, result.method, round(result.sparsity, 6))
+
+
 def groups(results: Sequence[Result]) -> Dict[tuple, List[Result]]:
-  """(agent, env, method, sparsity) -> its runs, sorted by seed."""
+  """Runs of one configuration, sorted by seed.
+
+  Keyed by (agent, env, method, sparsity) followed by the (binding, value)
+  pairs that tell the group from the others of its agent and environment
+  (configs.variants); runs that differ only in their seed are one group,
+  keyed by the first four alone where no other group shares them.
+  """
   grouped = collections.defaultdict(list)
   for result in results:
-    grouped[(result.agent, result.env, result.method,
-             round(result.sparsity, 6))].append(result)
+    grouped[(_base(result), result.config)].append(result)
+  # A group is (base, config): what configs.variants reads of it.
+  variant = configs.variants({group: group for group in grouped})
   return {
-      key: sorted(grouped[key], key=lambda r: r.seed)
-      for key in sorted(grouped, key=lambda k: (k[0], k[1], method_key(k[2]),
-                                                k[3]))
+      base + variant[(base, config)]: sorted(runs, key=lambda r: r.seed)
+      for (base, config), runs in sorted(
+          grouped.items(), key=lambda kv: (
+              kv[0][0][:2], method_key(kv[0][0][2]), kv[0][0][3],
+              variant[kv[0]]))
   }
 
 
@@ -173,16 +214,19 @@ def curve_intervals(curves: np.ndarray, reps: int,
 
 
 def rows(results: Sequence[Result], reps: int) -> List[Row]:
-  """Per environment x method x sparsity: mean and IQM over seeds."""
+  """Per configuration (environment x method x sparsity x variant): mean
+  and IQM over seeds."""
   table = []
-  for (agent, env, method, sparsity), runs in groups(results).items():
+  for (agent, env, method, sparsity, *variant), runs in groups(
+      results).items():
     finals = np.array([[r.final_score] for r in runs])
     table.append(Row(
         agent=agent, env=env, method=method, sparsity=sparsity,
         seeds=len(runs),
         active_params=float(np.mean([r.active_params for r in runs])),
         mean=interval(finals, metrics.aggregate_mean, reps),
-        iqm=interval(finals, metrics.aggregate_iqm, reps)))
+        iqm=interval(finals, metrics.aggregate_iqm, reps),
+        variant=tuple(variant)))
   return table
 
 
@@ -198,6 +242,17 @@ class Aggregate:
   normalization: str
   iqm: Estimate
   mean: Estimate
+  variant: configs.Pairs = ()
+
+
+def _standard_dense(keys: Sequence[tuple]) -> Optional[tuple]:
+  """The group of an (agent, env)'s standard dense runs: the dense group
+  that no binding tells apart, or the only dense group."""
+  dense = [key for key in keys if key[2] == methods.DENSE]
+  plain = [key for key in dense if len(key) == 4]  # No variant.
+  if plain:
+    return plain[0]
+  return dense[0] if len(dense) == 1 else None
 
 
 def normalized(results: Sequence[Result]) -> Tuple[
@@ -208,13 +263,17 @@ def normalized(results: Sequence[Result]) -> Tuple[
   normalised to the standard dense runs of the same agent and environment.
 
   Returns:
-    (agent, env, method, sparsity) -> normalised scores in seed order;
-    (agent, env) -> how it was normalised; and notes on what could not be.
+    groups() key -> normalised scores in seed order; (agent, env) -> how
+    it was normalised; and notes on what could not be.
   """
   grouped = groups(results)
-  dense_means = {(agent, env): np.mean([r.final_score for r in runs])
-                 for (agent, env, method, _), runs in grouped.items()
-                 if method == methods.DENSE}
+  dense_means = {}
+  for agent, env in {key[:2] for key in grouped}:
+    standard = _standard_dense([key for key in grouped
+                                if key[:2] == (agent, env)])
+    if standard is not None:
+      dense_means[(agent, env)] = np.mean(
+          [r.final_score for r in grouped[standard]])
   out, how, notes = {}, {}, []
   for key, runs in grouped.items():
     agent, env = key[0], key[1]
@@ -238,15 +297,15 @@ def normalized(results: Sequence[Result]) -> Tuple[
       how[(agent, env)] = (f'dense-normalised: (score {shift}) / '
                            f'(dense {dense:.1f} {shift})')
     else:
-      notes.append(f'{agent} {env}: no standard dense runs; left out of '
-                   'aggregates')
+      notes.append(f'{agent} {env}: no standard dense runs (none, or '
+                   'several configurations); left out of aggregates')
   return out, how, list(dict.fromkeys(notes))  # Once per environment.
 
 
 def aggregates(results: Sequence[Result], reps: int) -> Tuple[
     List[Aggregate], Dict[tuple, str], List[str]]:
-  """IQM and mean of normalised scores per agent x suite x method x sparsity,
-  over every normalised environment of the suite.
+  """IQM and mean of normalised scores per agent x suite x method x sparsity
+  x variant, over every normalised environment of the suite.
 
   A method x sparsity missing from some of them is left out (and noted):
   bars over different environments would not compare. Stratified bootstrap
@@ -256,16 +315,18 @@ def aggregates(results: Sequence[Result], reps: int) -> Tuple[
   norm, how, notes = normalized(results)
   by_group = collections.defaultdict(dict)
   suite_envs = collections.defaultdict(set)
-  for (agent, env, method, sparsity), values in norm.items():
-    by_group[(agent, scores_lib.suite(env), method, sparsity)][env] = values
+  for (agent, env, method, sparsity, *variant), values in norm.items():
+    by_group[(agent, scores_lib.suite(env), method, sparsity,
+              tuple(variant))][env] = values
     suite_envs[(agent, scores_lib.suite(env))].add(env)
   table = []
-  for (agent, suite, method, sparsity), per_env in sorted(
+  for (agent, suite, method, sparsity, variant), per_env in sorted(
       by_group.items(), key=lambda kv: (kv[0][0], kv[0][1],
-                                        method_key(kv[0][2]), kv[0][3])):
+                                        method_key(kv[0][2]), kv[0][3:])):
     envs = sorted(per_env)
     if len(envs) < len(suite_envs[(agent, suite)]):
-      notes.append(f'{agent} {suite}: {method} at {sparsity:g} has '
+      named = method + (f' ({configs.label(variant)})' if variant else '')
+      notes.append(f'{agent} {suite}: {named} at {sparsity:g} has '
                    f'{len(envs)} of {len(suite_envs[(agent, suite)])} '
                    'environments; left out of aggregates')
       continue
@@ -276,7 +337,8 @@ def aggregates(results: Sequence[Result], reps: int) -> Tuple[
         agent=agent, suite=suite, method=method, sparsity=sparsity, envs=envs,
         seeds=n, normalization=', '.join(kinds),
         iqm=interval(matrix, metrics.aggregate_iqm, reps),
-        mean=interval(matrix, metrics.aggregate_mean, reps)))
+        mean=interval(matrix, metrics.aggregate_mean, reps),
+        variant=variant))
   return table, how, notes
 
 
@@ -285,7 +347,7 @@ def _ci_text(estimate: Estimate) -> str:
 
 
 def _sparsity_text(method: str, sparsity: float) -> str:
-  return '0' if method == methods.DENSE else f'{sparsity:g}'
+  return '0' if is_dense(method) else f'{sparsity:g}'
 
 
 def _csv(header: Sequence[str], cells: Sequence[Sequence]) -> str:
@@ -302,41 +364,52 @@ def _markdown(header: Sequence[str], cells: Sequence[Sequence]) -> str:
   return '\n'.join(lines) + '\n'
 
 
+def _config_header(table) -> List[str]:
+  """A configuration column, where some row has bindings that tell it
+  apart."""
+  return ['configuration'] if any(r.variant for r in table) else []
+
+
+def _config_cell(table, row) -> List[str]:
+  return [configs.label(row.variant) or '-'] if _config_header(table) else []
+
+
 def rows_csv(table: Sequence[Row]) -> str:
   return _csv(
       ['agent', 'env', 'method', 'sparsity', 'seeds', 'active_params', 'mean',
-       'mean_ci_low', 'mean_ci_high', 'iqm', 'iqm_ci_low', 'iqm_ci_high'],
+       'mean_ci_low', 'mean_ci_high', 'iqm', 'iqm_ci_low', 'iqm_ci_high',
+       'config'],
       [[r.agent, r.env, r.method, r.sparsity, r.seeds, round(r.active_params),
         r.mean.value, r.mean.low, r.mean.high, r.iqm.value, r.iqm.low,
-        r.iqm.high] for r in table])
+        r.iqm.high, configs.label(r.variant)] for r in table])
 
 
 def rows_markdown(table: Sequence[Row]) -> str:
   return _markdown(
       ['agent', 'env', 'method', 'sparsity', 'seeds', 'active params',
-       'mean [95% CI]', 'IQM [95% CI]'],
+       'mean [95% CI]', 'IQM [95% CI]'] + _config_header(table),
       [[r.agent, r.env, r.method, _sparsity_text(r.method, r.sparsity),
         r.seeds, round(r.active_params), _ci_text(r.mean), _ci_text(r.iqm)]
-       for r in table])
+       + _config_cell(table, r) for r in table])
 
 
 def aggregates_csv(table: Sequence[Aggregate]) -> str:
   return _csv(
       ['agent', 'suite', 'method', 'sparsity', 'envs', 'seeds_per_env',
        'normalization', 'iqm', 'iqm_ci_low', 'iqm_ci_high', 'mean',
-       'mean_ci_low', 'mean_ci_high'],
+       'mean_ci_low', 'mean_ci_high', 'config'],
       [[a.agent, a.suite, a.method, a.sparsity, ' '.join(a.envs), a.seeds,
         a.normalization, a.iqm.value, a.iqm.low, a.iqm.high, a.mean.value,
-        a.mean.low, a.mean.high] for a in table])
+        a.mean.low, a.mean.high, configs.label(a.variant)] for a in table])
 
 
 def aggregates_markdown(table: Sequence[Aggregate]) -> str:
   return _markdown(
       ['agent', 'suite', 'method', 'sparsity', 'envs', 'seeds/env',
-       'IQM [95% CI]', 'mean [95% CI]'],
+       'IQM [95% CI]', 'mean [95% CI]'] + _config_header(table),
       [[a.agent, a.suite, a.method, _sparsity_text(a.method, a.sparsity),
         len(a.envs), a.seeds, _ci_text(a.iqm), _ci_text(a.mean)]
-       for a in table])
+       + _config_cell(table, a) for a in table])
 
 
 def aligned_curves(runs: Sequence[Result]) -> Optional[

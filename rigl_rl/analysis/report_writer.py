@@ -7,6 +7,10 @@ from rigl_rl.analysis import report
 from rigl_rl.errors import ConfigError
 
 INDEX = 'index.md'
+# plots.write_all's sections, as index.md counts them.
+PLOT_NAMES = {'params': 'return-vs-parameters', 'iqm': 'IQM-bar',
+              'curves': 'learning-curve', 'bindings': 'return-vs-binding',
+              'diagnostics': 'diagnostics'}
 # Marks a directory as a report's and lists its files, which the next report
 # replaces.
 MARKER = '.rigl_rl_report'
@@ -81,7 +85,8 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
   }
   for name, text in tables.items():
     _write(out_dir, name, text)
-  images = plots.write_all(results, rows, aggregates, out_dir, reps)
+  images, diagnostics_notes = plots.write_all(results, rows, aggregates,
+                                              out_dir, reps)
 
   lines = [
       '# Sparse training report\n',
@@ -94,7 +99,12 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
       f'with {int(100 * report.CONFIDENCE)}% stratified bootstrap confidence '
       f'intervals ({reps} resamples, rliable). *dense (matched)* is a dense '
       'network narrowed to the active parameter count of the sparse networks '
-      'at that sparsity.\n',
+      'at that sparsity. Runs that differ only in their seed form a group; '
+      'groups of one method and sparsity are told apart by the bindings '
+      'their configurations differ in (sweep_run.json, else config.gin).\n',
+      '**Plots made:** ' + ', '.join(
+          f'{len(names)} {PLOT_NAMES[section]}'
+          for section, names in images.items()) + '.\n',
       '## Aggregates across environments\n',
       'Normalisation: ' + ('; '.join(
           f'{agent} {env}: {text}' for (agent, env), text in sorted(how.items()))
@@ -109,6 +119,13 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
   lines += _images(images['params'])
   lines += ['### Learning curves\n']
   lines += _images(images['curves'])
+  if images['bindings']:
+    lines += ['### Final return vs swept bindings\n']
+    lines += _images(images['bindings'])
+  lines += ['### Diagnostics across seeds\n']
+  lines += (_images(images['diagnostics']) if images['diagnostics'] else
+            ['No run has Diagnostics/ summaries in its train/ event files.\n'])
+  notes += diagnostics_notes
   if notes or unfinished or unreadable:
     lines += ['## Left out\n']
     lines += [f'- {note}\n' for note in notes]

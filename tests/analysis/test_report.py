@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from rliable import metrics
 
+from rigl_rl.analysis import plots
 from rigl_rl.analysis import report
 from rigl_rl.analysis import report_writer
 from rigl_rl.errors import ConfigError
@@ -42,9 +43,32 @@ def _write_run(root, env, method, sparsity, seed, final, finished=True):
   }
   with open(os.path.join(root, 'results.json'), 'w') as f:
     json.dump(results, f)
+  # What bin/train and bin/sweep write beside it; seeds differ only here.
   if matched:
-    with open(os.path.join(root, 'sweep_run.json'), 'w') as f:
-      json.dump({'labels': {'matched_sparsity': sparsity}}, f)
+    _write_sweep_run(root, [f'gin/dqn/{_gin_name(env)}_dense.gin'],
+                     ['mlp_layers.width = 0.3', f'SEED = {seed}'],
+                     {'matched_sparsity': sparsity})
+  else:
+    _write_config(root, env, sparsity, seed)
+
+
+def _gin_name(env):
+  return env.split('-')[0].split(':')[0].lower()
+
+
+def _write_config(root, env, sparsity, seed, extra=''):
+  """A config.gin as bin/train writes it (gin's operative config)."""
+  with open(os.path.join(root, 'config.gin'), 'w') as f:
+    f.write(f'# Macros:\n# ====\nSEED = {seed}\nSPARSITY = {sparsity}\n\n'
+            '# Parameters for Runner:\n# ====\n'
+            f"Runner.env_name = '{env}'\nRunner.seed = %SEED\n"
+            'Runner.plasticity_baselines = ()\n' + extra)
+
+
+def _write_sweep_run(root, gin_files, bindings, labels=None):
+  with open(os.path.join(root, 'sweep_run.json'), 'w') as f:
+    json.dump({'name': os.path.basename(root), 'gin_files': gin_files,
+               'bindings': bindings, 'labels': labels or {}}, f)
 
 
 @pytest.fixture
@@ -240,3 +264,117 @@ def test_unreadable_runs_are_listed_and_left_out(sweep_dir, tmp_path):
     text = f.read()
   assert '3 unreadable left out' in text
   assert 'unreadable: `cut_short`' in text
+
+
+def _sweep_run(root, method, seed, final, gin_file, bindings=(),
+               sparsity=0.0, env='CartPole-v1'):
+  """A finished sweep run: results.json, config.gin and sweep_run.json."""
+  _write_run(root, env, 'dense' if method in ('reset', 'redo',
+                                              'weight_decay') else method,
+             sparsity, seed, final)
+  _write_sweep_run(root, [f'/repo/gin/dqn/{gin_file}'],
+                   ['NUM_ENV_STEPS = 1000'] + list(bindings) +
+                   [f'SEED = {seed}'])
+
+
+def _write_diagnostics(train_dir, offset):
+  """Diagnostics summaries at train steps 0, 100, 200 (TF2 scalars)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  writer = tf.summary.create_file_writer(train_dir)
+  with writer.as_default():
+    for step in (0, 100, 200):
+      for suffix in ('dormant/total', 'srank', 'gradient_snr',
+                     'parameter_norm'):
+        tf.summary.scalar(f'Diagnostics/q/{suffix}', offset + step / 1e3,
+                          step=step)
+  writer.close()
+
+
+@pytest.fixture
+def mixed_sweep(tmp_path):
+  """CartPole: RigL at 90% in two widths and at 80%; dense and the three
+  plasticity baselines; 3 seeds each. Acrobot: bin/train runs (config.gin
+  only), dense and ReDo. One run with no config at all."""
+  root = tmp_path / 'mixed'
+  for seed in range(3):
+    for width, base in (('0.5', 100.0), ('1.0', 200.0)):
+      run = str(root / f'rigl_w{width}_{seed}')
+      _sweep_run(run, 'rigl', seed, base + seed, 'cartpole_rigl.gin',
+                 ['SPARSITY = 0.9', f'mlp_layers.width = {width}'], 0.9)
+      _write_diagnostics(os.path.join(run, 'train'), float(width) + seed)
+    _sweep_run(str(root / f'rigl_8_{seed}'), 'rigl', seed, 300.0 + seed,
+               'cartpole_rigl.gin',
+               ['SPARSITY = 0.8', 'mlp_layers.width = 1.0'], 0.8)
+    for method in ('dense', 'reset', 'redo', 'weight_decay'):
+      _sweep_run(str(root / f'{method}_{seed}'), method, seed, 400.0 + seed,
+                 f'cartpole_{method}.gin')
+    _write_run(str(root / f'acro_dense_{seed}'), 'Acrobot-v1', 'dense', 0.0,
+               seed, -100.0 - seed)
+    _write_run(str(root / f'acro_redo_{seed}'), 'Acrobot-v1', 'dense', 0.0,
+               seed, -90.0 - seed)
+    _write_config(str(root / f'acro_redo_{seed}'), 'Acrobot-v1', 0.0, seed,
+                  'Runner.plasticity_baselines = [@ReDo()]\n')
+  no_config = str(root / 'no_config')
+  _write_run(no_config, 'CartPole-v1', 'rigl', 0.9, 0, 1.0)
+  os.remove(os.path.join(no_config, 'config.gin'))
+  return str(root)
+
+
+def test_runs_group_by_configuration(mixed_sweep):
+  results, _, unreadable = report.load(mixed_sweep)
+  assert unreadable == [(os.path.join(mixed_sweep, 'no_config'),
+                         'no config.gin (nor gin files and bindings in '
+                         'sweep_run.json): its configuration is unknown')]
+  rows = report.rows(results, 50)
+  assert [(r.env, r.label, r.seeds) for r in rows] == [
+      ('Acrobot-v1', 'dense', 3),
+      ('Acrobot-v1', 'redo', 3),
+      ('CartPole-v1', 'dense', 3),
+      ('CartPole-v1', 'reset', 3),
+      ('CartPole-v1', 'redo', 3),
+      ('CartPole-v1', 'weight_decay', 3),
+      ('CartPole-v1', 'rigl 80% · mlp_layers.width=1.0', 3),
+      ('CartPole-v1', 'rigl 90% · mlp_layers.width=0.5', 3),
+      ('CartPole-v1', 'rigl 90% · mlp_layers.width=1.0', 3),
+  ]
+  narrow = rows[-2]
+  assert narrow.mean.value == pytest.approx(101.0)
+  assert narrow.variant == (('mlp_layers.width', '0.5'),)
+  # Normalised to the standard dense runs, not to a baseline's.
+  _, how, _ = report.aggregates(results, 50)
+  assert how[('dqn', 'CartPole-v1')].endswith('(dense 401.0 - 22.2)')
+
+
+def test_mixed_sweep_report(mixed_sweep, tmp_path):
+  lines = []
+  index = report_writer.write(mixed_sweep, str(tmp_path / 'out'), reps=50,
+                              progress=lines.append)
+  assert lines == [f'skipped {mixed_sweep}/no_config: unreadable (no '
+                   'config.gin (nor gin files and bindings in '
+                   'sweep_run.json): its configuration is unknown)']
+  with open(index) as f:
+    text = f.read()
+  files = os.listdir(tmp_path / 'out')
+  for name in ('binding_dqn_CartPole-v1_rigl_mlp_layers.width.png',
+               'binding_dqn_CartPole-v1_rigl_sparsity.png',
+               'diagnostics_dqn_CartPole-v1.png'):
+    assert name in files and f'({name})' in text
+  # Acrobot's runs have no event files: no figure, and nothing to say.
+  assert 'diagnostics_dqn_Acrobot-v1.png' not in files
+  # No IQM bars: RigL ran on CartPole only (noted in Left out).
+  assert ('**Plots made:** 2 return-vs-parameters, 0 IQM-bar, '
+          '2 learning-curve, 2 return-vs-binding, 1 diagnostics.') in text
+  assert ('| dqn | CartPole-v1 | rigl | 0.9 | 3 | 100 | 101 [' in text and
+          '| mlp_layers.width=0.5 |' in text)
+  assert '| dqn | CartPole-v1 | reset | 0 | 3 |' in text
+  assert 'unreadable: `no_config` (no config.gin' in text
+  assert ('rigl (mlp_layers.width=0.5) at 0.9 has 1 of 2 environments; '
+          'left out of aggregates') in text
+
+
+def test_diagnostics_are_read_from_event_files(mixed_sweep):
+  read = plots.event_scalars(os.path.join(mixed_sweep, 'rigl_w0.5_2', 'train'),
+                             ('srank', 'dormant/total'))
+  assert sorted(read) == ['Diagnostics/q/dormant/total', 'Diagnostics/q/srank']
+  assert read['Diagnostics/q/srank'] == pytest.approx(
+      {0: 2.5, 100: 2.6, 200: 2.7})
