@@ -20,6 +20,16 @@ _TD_LOSSES = {
 }
 
 
+def linear_epsilon(env_step, initial: float, final: float, decay_steps: int,
+                   begin: int = 0) -> tf.Tensor:
+  """Exploration epsilon at `env_step`: `initial` until `begin`, then linear
+  to `final` over `decay_steps` env steps (Dopamine's
+  linearly_decaying_epsilon with warmup `begin`)."""
+  progress = tf.clip_by_value(
+      tf.cast(env_step - begin, tf.float32) / float(decay_steps), 0.0, 1.0)
+  return initial + (final - initial) * progress
+
+
 @gin.configurable
 def dqn_agent(time_step_spec,
               action_spec,
@@ -35,6 +45,7 @@ def dqn_agent(time_step_spec,
               epsilon_initial: float = 1.0,
               epsilon_final: float = 0.1,
               epsilon_decay_steps: int = 25000,
+              epsilon_decay_begin: int = 0,
               eval_epsilon: float = 0.1) -> base.AgentBundle:
   """Builds a DQN agent whose Q-network may be sparse.
 
@@ -56,6 +67,8 @@ def dqn_agent(time_step_spec,
     epsilon_final: exploration epsilon after the decay.
     epsilon_decay_steps: env steps over which epsilon moves linearly from
       `epsilon_initial` to `epsilon_final`.
+    epsilon_decay_begin: env steps at `epsilon_initial` before that (Dopamine
+      waits out its min_replay_history).
     eval_epsilon: epsilon of the evaluation policy.
 
   Returns:
@@ -70,6 +83,7 @@ def dqn_agent(time_step_spec,
   checks.positive_numbers('dqn_agent', learning_rate=learning_rate,
                           adam_epsilon=adam_epsilon)
   checks.ints('dqn_agent', epsilon_decay_steps=epsilon_decay_steps)
+  checks.ints('dqn_agent', minimum=0, epsilon_decay_begin=epsilon_decay_begin)
   checks.probabilities('dqn_agent', epsilon_initial=epsilon_initial,
                        epsilon_final=epsilon_final, eval_epsilon=eval_epsilon)
   if td_loss not in _TD_LOSSES:
@@ -110,10 +124,9 @@ def dqn_agent(time_step_spec,
       observation, training=False)[0], action_spec)
 
   def collect_action(time_step, env_step, rng):
-    progress = tf.minimum(
-        tf.cast(env_step, tf.float32) / float(epsilon_decay_steps), 1.0)
-    return act(time_step, epsilon_initial +
-               (epsilon_final - epsilon_initial) * progress, rng)
+    return act(time_step, linear_epsilon(
+        env_step, epsilon_initial, epsilon_final, epsilon_decay_steps,
+        epsilon_decay_begin), rng)
 
   return base.AgentBundle(
       agent=agent,

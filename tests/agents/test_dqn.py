@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from rigl_rl import config
+from rigl_rl.agents import dqn
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
@@ -125,3 +126,16 @@ def test_the_target_keeps_its_masks_until_the_next_sync(tmp_path):
     np.testing.assert_array_equal(mask, new)
     np.testing.assert_array_equal(mask, online.mask.numpy())
   assert any(not np.array_equal(new, old) for new, old in zip(updated, synced))
+
+
+def test_epsilon_follows_dopamines_schedule():
+  # dopamine/tf/agents/dqn/configs/dqn.gin: warmup 20k, decay over 250k to
+  # 0.01; linearly_decaying_epsilon gives 1 - 0.99 * 0.5 half way.
+  at = lambda step: float(dqn.linear_epsilon(tf.constant(step, tf.int64), 1.0,
+                                             0.01, 250_000, 20_000))
+  assert at(0) == at(20_000) == 1.0
+  assert at(145_000) == pytest.approx(0.505)
+  assert at(270_000) == at(10_000_000) == pytest.approx(0.01)
+  # The reference code's classic control: constant.
+  assert float(dqn.linear_epsilon(tf.constant(5, tf.int64), 0.01, 0.01, 1)) \
+      == pytest.approx(0.01)
