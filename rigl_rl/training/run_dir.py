@@ -47,9 +47,9 @@ def _alive(pid: int) -> bool:
   return True
 
 
-def _owner() -> str:
-  """What this process writes into a lock: its PID and host."""
-  return f'{os.getpid()} {socket.gethostname()}'
+def _me() -> Tuple[int, str]:
+  """This process as a lock names it: (PID, host)."""
+  return os.getpid(), socket.gethostname()
 
 
 def _holder(path: str) -> Optional[Tuple[int, str]]:
@@ -88,18 +88,17 @@ def lock(root_dir: str) -> None:
   fd, tmp = tempfile.mkstemp(dir=root_dir, prefix='.lock-')
   try:
     with os.fdopen(fd, 'w') as f:
-      f.write(_owner() + '\n')
+      f.write('%d %s\n' % _me())
     try:
       os.link(tmp, path)
     except FileExistsError:
       holder = _holder(path)
-      if holder is not None and holder != (os.getpid(),
-                                           socket.gethostname()):
-        if holder[1] != socket.gethostname() or _alive(holder[0]):
+      if holder is not None and holder != _me():
+        if holder[1] != _me()[1] or _alive(holder[0]):
           raise _in_use(root_dir, holder) from None
       os.replace(tmp, path)
       # Another process may have taken it over at the same moment.
-      if _holder(path) != (os.getpid(), socket.gethostname()):
+      if _holder(path) != _me():
         raise _in_use(root_dir, _holder(path)) from None
   finally:
     if os.path.exists(tmp):
@@ -118,7 +117,7 @@ def check_lock(root_dir: str) -> None:
   """
   path = os.path.join(root_dir, LOCK_FILE)
   holder = _holder(path)
-  if holder == (os.getpid(), socket.gethostname()):
+  if holder == _me():
     return
   if holder is None:
     lock(root_dir)
@@ -130,7 +129,7 @@ def check_lock(root_dir: str) -> None:
 
 
 def _unlock(path: str) -> None:
-  if _holder(path) == (os.getpid(), socket.gethostname()):
+  if _holder(path) == _me():
     os.remove(path)
 
 
