@@ -160,14 +160,15 @@ def _key_name(key: Key) -> str:
   return f'{scope}/{minimal}.{parameter}' if scope else f'{minimal}.{parameter}'
 
 
-def _check_no_conflicts(gin_bindings: Sequence[str]) -> None:
-  """Raises ConfigError if two bindings give one key different values.
+def _check_no_conflicts(keys: Sequence[Tuple[Key, str, str]]) -> None:
+  """Raises ConfigError if two bindings (`_keys`) give one key different
+  values.
 
   gin would keep the last one silently, and the run would not be the one
   the other binding asked for.
   """
   seen: Dict[Key, Tuple[str, str]] = {}
-  for key, text, value in _keys(gin_bindings):
+  for key, text, value in keys:
     if seen.setdefault(key, (value, text))[0] != value:
       raise ConfigError(f'the gin bindings set {_key_name(key)} twice, as '
                         f'{seen[key][1]!r} and {text!r}; keep one')
@@ -247,9 +248,10 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
           f"--gin_bindings='{macro.group(1)} = ...'") from e
     raise ConfigError(f'gin: {one_line(e).rstrip(".")}{hint}'
                       f'{_did_you_mean(str(e))}') from e
-  _check_no_conflicts(gin_bindings)
-  _check_macros_read(scope for ((scope, selector), _), _, _ in
-                     _keys(gin_bindings) if selector == _MACRO)
+  keys = _keys(gin_bindings)
+  _check_no_conflicts(keys)
+  _check_macros_read(scope for ((scope, selector), _), _, _ in keys
+                     if selector == _MACRO)
 
 
 def _was_read(scope: str, selector: str, parameter: str,
