@@ -16,9 +16,8 @@ import re
 from typing import Dict, Hashable, List, Optional, Sequence, Tuple
 
 from rigl_rl import methods
+from rigl_rl.training import run_dir
 
-CONFIG_FILE = 'config.gin'  # rigl_rl.training.run_dir.CONFIG_FILE
-RUN_FILE = 'sweep_run.json'  # rigl_rl.sweep.launch.RUN_FILE
 # The key a sweep run's gin files are recorded under, beside its bindings.
 GIN_FILES = 'gin'
 # What differs between seeds of one configuration.
@@ -39,9 +38,10 @@ class RunConfig:
   Attributes:
     values: (key, gin text) pairs sorted by key: the bindings, and the gin
       files under GIN_FILES, or every binding of the operative config.
-    source: the file they were read from, RUN_FILE or CONFIG_FILE. Two
-      sources are not compared key by key: an operative config binds every
-      parameter, a sweep records only what it set.
+    source: the file they were read from, run_dir.SWEEP_RUN_FILE or
+      run_dir.CONFIG_FILE. Two sources are not compared key by key: an
+      operative config binds every parameter, a sweep records only what it
+      set.
   """
   values: Pairs
   source: str
@@ -83,28 +83,29 @@ def read(root: str) -> RunConfig:
     OSError, ValueError, TypeError: if neither a sweep_run.json with gin
       files and bindings nor a config.gin can be read.
   """
-  run_path = os.path.join(root, RUN_FILE)
+  run_path = os.path.join(root, run_dir.SWEEP_RUN_FILE)
   if os.path.exists(run_path):
     with open(run_path) as f:
       record = json.load(f)
     if not isinstance(record, dict):
-      raise TypeError(f'{RUN_FILE} is not a JSON object')
+      raise TypeError(f'{run_dir.SWEEP_RUN_FILE} is not a JSON object')
     if 'gin_files' in record and 'bindings' in record:
       values = {GIN_FILES: ' '.join(os.path.basename(path)
                                     for path in record['gin_files'])}
       for binding in record['bindings']:
         key, _, value = binding.partition('=')
         values[key.strip()] = value.strip()  # The last one wins, as in gin.
-      return RunConfig(_without_seed(values), RUN_FILE)
-  config_path = os.path.join(root, CONFIG_FILE)
+      return RunConfig(_without_seed(values), run_dir.SWEEP_RUN_FILE)
+  config_path = os.path.join(root, run_dir.CONFIG_FILE)
   if not os.path.exists(config_path):
-    raise ValueError(f'no {CONFIG_FILE} (nor gin files and bindings in '
-                     f'{RUN_FILE}): its configuration is unknown')
+    raise ValueError(f'no {run_dir.CONFIG_FILE} (nor gin files and bindings '
+                     f'in {run_dir.SWEEP_RUN_FILE}): its configuration is '
+                     'unknown')
   with open(config_path) as f:
     values = parse_operative(f.read())
   if not values:
-    raise ValueError(f'{CONFIG_FILE} holds no bindings')
-  return RunConfig(_without_seed(values), CONFIG_FILE)
+    raise ValueError(f'{run_dir.CONFIG_FILE} holds no bindings')
+  return RunConfig(_without_seed(values), run_dir.CONFIG_FILE)
 
 
 def baseline(config: RunConfig) -> Optional[str]:
@@ -115,7 +116,7 @@ def baseline(config: RunConfig) -> Optional[str]:
   does not say: every base file sets one. A stronger one then shows in the
   group's name as the binding that differs.
   """
-  if config.source == RUN_FILE:
+  if config.source == run_dir.SWEEP_RUN_FILE:
     for name in (config.get(GIN_FILES) or '').split():
       try:
         stem = methods.gin_stem(name)
@@ -167,8 +168,8 @@ def variants(configs: Dict[Hashable, Tuple[Hashable, RunConfig]]
   for group, (base, config) in configs.items():
     pairs = tuple((key, value) for key, value in config.values
                   if key in telling[base[:2]])
-    if base in mixed and config.source == CONFIG_FILE:
-      pairs += (('from', CONFIG_FILE),)
+    if base in mixed and config.source == run_dir.CONFIG_FILE:
+      pairs += (('from', run_dir.CONFIG_FILE),)
     out[group] = pairs
   return out
 

@@ -19,6 +19,7 @@ from rliable import metrics
 from rigl_rl import methods
 from rigl_rl.analysis import configs
 from rigl_rl.analysis import scores as scores_lib
+from rigl_rl.training import run_dir
 
 MATCHED = 'dense (matched)'
 # Plot and table order; methods not listed follow alphabetically.
@@ -95,7 +96,7 @@ def _result(root: str, data: dict) -> Result:
   """
   method, sparsity = data['method'], float(data['sparsity'])
   config = configs.read(root)
-  labels_path = os.path.join(root, configs.RUN_FILE)
+  labels_path = os.path.join(root, run_dir.SWEEP_RUN_FILE)
   if os.path.exists(labels_path):
     with open(labels_path) as f:
       labels = json.load(f).get('labels', {})

@@ -22,7 +22,6 @@ TRAIN_BINARY = os.path.join(
         __file__)))), 'bin', 'train')
 STATUS_FILE = 'sweep_status.json'
 STOP_FILE = '.stop'  # Ctrl-C's stop level, read by the tasks.
-RUN_FILE = 'sweep_run.json'  # How the sweep made a run: files, bindings, labels.
 LOG_FILE = 'train.log'
 # bin/train's exit status after Ctrl-C, once its checkpoint is saved.
 INTERRUPTED = 130
@@ -184,7 +183,7 @@ class Sweep:
     bindings: a finished run would be skipped, and reported, as if it
     matched."""
     for run in self.runs:
-      path = os.path.join(self._root(run), RUN_FILE)
+      path = os.path.join(self._root(run), run_dir.SWEEP_RUN_FILE)
       if not os.path.exists(path):
         continue
       with open(path) as f:
@@ -193,11 +192,12 @@ class Sweep:
           list(run.gin_files), list(run.bindings)):
         raise ConfigError(
             f'{self._root(run)} was made with other gin files or bindings '
-            f'(see its {RUN_FILE}); pass a new --sweep_dir for a changed spec')
+            f'(see its {run_dir.SWEEP_RUN_FILE}); pass a new --sweep_dir for '
+            'a changed spec')
 
   def _record_run(self, run: spec_lib.Run) -> None:
     """Writes how the sweep made the run, once."""
-    path = os.path.join(self._root(run), RUN_FILE)
+    path = os.path.join(self._root(run), run_dir.SWEEP_RUN_FILE)
     if not os.path.exists(path):
       run_dir.write_json(path, {
           'name': run.name,

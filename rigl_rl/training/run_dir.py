@@ -11,6 +11,8 @@ from rigl_rl.errors import ConfigError
 CONFIG_FILE = 'config.gin'
 RESULTS_FILE = 'results.json'
 LOCK_FILE = '.lock'
+# How bin/sweep made a run: its gin files, bindings and labels.
+SWEEP_RUN_FILE = 'sweep_run.json'
 # The online networks as they start and as they finish (lottery tickets).
 NETWORKS_DIR = 'networks'
 INITIAL_NETWORKS = os.path.join(NETWORKS_DIR, 'initial')

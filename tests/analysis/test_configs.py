@@ -5,6 +5,7 @@ import os
 import pytest
 
 from rigl_rl.analysis import configs
+from rigl_rl.training import run_dir
 
 OPERATIVE = """# Macros:
 # ==============================================================================
@@ -38,7 +39,7 @@ def _run(tmp_path, name, config=None, record=None):
 
 def test_operative_config_without_seed(tmp_path):
   config = configs.read(_run(tmp_path, 'a', OPERATIVE))
-  assert config.source == configs.CONFIG_FILE
+  assert config.source == run_dir.CONFIG_FILE
   assert dict(config.values) == {
       'SPARSITY': '0.9', 'mlp_layers.hidden_units': '(512, 512)',
       'mlp_layers.width': '0.5',
@@ -56,7 +57,7 @@ def test_sweep_record_is_preferred(tmp_path):
                          'mlp_layers.width = 0.25', 'SEED = 1'],
             'labels': {}}
   config = configs.read(_run(tmp_path, 'a', OPERATIVE, record))
-  assert config.source == configs.RUN_FILE
+  assert config.source == run_dir.SWEEP_RUN_FILE
   assert config.values == (('NUM_ENV_STEPS', '100'),
                            ('gin', 'cartpole_weight_decay.gin'),
                            ('mlp_layers.width', '0.25'))
@@ -64,7 +65,7 @@ def test_sweep_record_is_preferred(tmp_path):
   # Labels alone (no files, no bindings): config.gin says.
   labelled = configs.read(_run(tmp_path, 'b', OPERATIVE,
                                {'labels': {'matched_sparsity': 0.9}}))
-  assert labelled.source == configs.CONFIG_FILE
+  assert labelled.source == run_dir.CONFIG_FILE
 
 
 @pytest.mark.parametrize('config,record,message', [
@@ -89,7 +90,7 @@ def _config(source, **values):
 def test_variants_name_what_differs_within_a_base():
   rigl_9, rigl_8 = ('dqn', 'C', 'rigl', 0.9), ('dqn', 'C', 'rigl', 0.8)
   dense, other_env = ('dqn', 'C', 'dense', 0.0), ('dqn', 'A', 'rigl', 0.9)
-  sweep = configs.RUN_FILE
+  sweep = run_dir.SWEEP_RUN_FILE
   found = configs.variants({
       'narrow': (rigl_9, _config(sweep, gin='c_rigl.gin', SPARSITY='0.9',
                                  **{'mlp_layers.width': '0.5'})),
@@ -99,7 +100,7 @@ def test_variants_name_what_differs_within_a_base():
       'at_8': (rigl_8, _config(sweep, gin='c_rigl.gin', SPARSITY='0.8',
                                **{'mlp_layers.width': '1.0'})),
       'dense': (dense, _config(sweep, gin='c_dense.gin')),
-      'by_hand': (dense, _config(configs.CONFIG_FILE,
+      'by_hand': (dense, _config(run_dir.CONFIG_FILE,
                                  **{'mlp_layers.width': '1.0', 'x.y': '2'})),
       'other_env': (other_env, _config(sweep, **{'mlp_layers.width': '2'})),
   })

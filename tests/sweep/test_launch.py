@@ -8,6 +8,7 @@ import sys
 import time
 
 from rigl_rl.sweep import launch
+from rigl_rl.training import run_dir
 from tests.conftest import REPO, gin_path
 
 SWEEP = os.path.join(REPO, 'bin', 'sweep')
@@ -166,9 +167,9 @@ def test_changed_spec_is_refused_before_anything_runs(tmp_path):
   run.mkdir(parents=True)
   recorded = {'name': run.name, 'gin_files': [gin_path('cartpole_static.gin')],
               'bindings': ['NUM_ENV_STEPS = 99'], 'labels': {}}
-  (run / launch.RUN_FILE).write_text(json.dumps(recorded))
+  (run / run_dir.SWEEP_RUN_FILE).write_text(json.dumps(recorded))
   assert _refusal(sweep_dir, tmp_path) == (
       f'error: {run} was made with other gin files or bindings (see its '
       'sweep_run.json); pass a new --sweep_dir for a changed spec')
-  assert json.loads((run / launch.RUN_FILE).read_text()) == recorded
-  assert sorted(os.listdir(run)) == [launch.RUN_FILE]
+  assert json.loads((run / run_dir.SWEEP_RUN_FILE).read_text()) == recorded
+  assert sorted(os.listdir(run)) == [run_dir.SWEEP_RUN_FILE]
