@@ -174,9 +174,11 @@ def variants(configs: Dict[Hashable, Tuple[Hashable, RunConfig]]
   return out
 
 
-def label(pairs: Pairs) -> str:
-  """'mlp_layers.width=0.5 · OffPolicy.train_every=2'."""
-  return ' · '.join(f'{key}={value}' for key, value in pairs)
+def label(pairs: Pairs, base: Optional[str] = None) -> str:
+  """'mlp_layers.width=0.5 · OffPolicy.train_every=2', after `base` (e.g.
+  'rigl 90% · mlp_layers.width=0.5') when one is given."""
+  return ' · '.join(([base] if base is not None else []) +
+                    [f'{key}={value}' for key, value in pairs])
 
 
 def numeric(value: Optional[str]) -> Optional[float]:

@@ -78,7 +78,7 @@ def return_vs_params(rows: Sequence[report.Row], agent: str, env: str,
                      if (r.method, r.variant) == (method, variant)),
                     key=lambda r: r.active_params)
     color = _color(method, index, variant)
-    name = ' · '.join([method] + ([configs.label(variant)] if variant else []))
+    name = configs.label(variant, method)
     if report.is_dense(method):
       dense = points[0]
       ax.axhline(dense.mean.value, color=color, lw=1.5,
@@ -116,8 +116,7 @@ def iqm_bars(aggregates: Sequence[report.Aggregate], agent: str, suite: str,
             capsize=4)
     size = ('100%' if report.is_dense(a.method) else
             f'{100 * (1 - sparsity):g}%')
-    labels.append(' · '.join([f'{a.method}: {size}'] + (
-        [configs.label(a.variant)] if a.variant else [])))
+    labels.append(configs.label(a.variant, f'{a.method}: {size}'))
   ax.set_yticks(range(len(chosen)), labels)
   ax.invert_yaxis()
   envs = sorted({env for a in chosen for env in a.envs})
@@ -190,8 +189,7 @@ def score_vs_binding(rows: Sequence[report.Row], key: str, path: str) -> str:
         rows[0].method, sparsity, ())
     ax.errorbar([_value(p, key) for p in points], y, yerr=err,
                 color=f'C{index % 10}', marker='o', ms=4, capsize=3, lw=1.5,
-                label=' · '.join([name] + ([configs.label(rest)]
-                                           if rest else [])))
+                label=configs.label(rest, name))
   row = rows[0]
   return _finish(fig, ax, key, 'final return (mean over seeds, 95% CI)',
                  f'{row.agent.upper()} on {row.env}: {row.method}', path)

@@ -83,7 +83,7 @@ def is_dense(method: str) -> bool:
 def group_label(method: str, sparsity: float, variant: configs.Pairs) -> str:
   """A group's name in plots, e.g. 'rigl 90% · mlp_layers.width=0.5'."""
   base = method if is_dense(method) else f'{method} {100 * sparsity:g}%'
-  return ' · '.join([base] + ([configs.label(variant)] if variant else []))
+  return configs.label(variant, base)
 
 
 def _result(root: str, data: dict) -> Result:
