@@ -17,6 +17,7 @@ import tensorflow as tf
 import tf_keras
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wrapper
 
+from rigl_rl import methods
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import allocation as allocation_lib
 from rigl_rl.sparsity import updaters
@@ -397,7 +398,7 @@ class SparseTraining:
           f'SparseTraining.allocation must be one of {names}; got '
           f'{allocation!r}')
     if not isinstance(updater, updaters.MaskUpdater):
-      known = ', '.join(f'@{cls.__name__}()' for cls in updaters.methods())
+      known = ', '.join(f'@{name}()' for name in methods.UPDATERS.values())
       raise ConfigError(f'SparseTraining.updater must be a mask updater '
                         f'({known}); got {updater!r}')
     if initializer is not None and not callable(initializer):

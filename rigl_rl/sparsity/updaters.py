@@ -8,7 +8,7 @@ say how many weights change and how they score.
 """
 import dataclasses
 import math
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import gin
 import tensorflow as tf
@@ -267,12 +267,3 @@ class Prune(MaskUpdater):
     target = self.sparsity_schedule(t, self.window, sparsity)
     return n_total - int(round(target * n_total)), 0
 
-
-def methods() -> List[type]:
-  """Every MaskUpdater subclass, for error messages that list the choices."""
-  found, pending = [], list(MaskUpdater.__subclasses__())
-  while pending:
-    cls = pending.pop(0)
-    found.append(cls)
-    pending.extend(cls.__subclasses__())
-  return found
