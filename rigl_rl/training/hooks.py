@@ -191,6 +191,19 @@ class Checkpointing(EnvStepHook):
     run.save()
 
 
+def _to_next_mask_update(run) -> Optional[int]:
+  """Train steps to the first mask update of any network after this step;
+  None while collecting or when no update is left."""
+  if run.collecting:
+    return None
+  t = run.train_step
+  upcoming = [network.updater.window.next_update_step(t)
+              for network in run.bundle.sparse
+              if network.updater.window is not None]
+  steps = [step - t for step in upcoming if step is not None]
+  return min(steps) if steps else None
+
+
 class MaskChanges(Hook):
   """Logs what each mask update changed, right after the train step that
   made it (the sparse optimizer updates masks inside the train step).
@@ -213,21 +226,13 @@ class MaskChanges(Hook):
                for network in run.bundle.sparse)
 
   def next_in(self, run) -> Optional[int]:
-    if run.collecting:
-      return None
     t = run.train_step
-    steps = []
-    for network in run.bundle.sparse:
-      window = network.updater.window
-      if window is None:
-        continue
-      if window.is_update_step(t):
-        steps.append(1)  # Stop right after the update to log it.
-      else:
-        upcoming = window.next_update_step(t)
-        if upcoming is not None:
-          steps.append(upcoming - t)
-    return min(steps) if steps else None
+    if not run.collecting and any(
+        network.updater.window is not None and
+        network.updater.window.is_update_step(t)
+        for network in run.bundle.sparse):
+      return 1  # Stop right after the update to log it.
+    return _to_next_mask_update(run)
 
   def act(self, run) -> None:
     for network in run.bundle.sparse:
@@ -292,14 +297,8 @@ class FlopCounter(EnvStepHook):
     return run.train_step > self._counted or super().due(run)
 
   def next_in(self, run) -> Optional[int]:
-    bounds = [super().next_in(run)]
-    t = run.train_step
-    for network in [] if run.collecting else self._sparse:
-      window = network.updater.window
-      upcoming = window and window.next_update_step(t)
-      if upcoming is not None:
-        bounds.append(upcoming - t)
-    return min(bounds)
+    bounds = [super().next_in(run), _to_next_mask_update(run)]
+    return min(bound for bound in bounds if bound is not None)
 
   def act(self, run) -> None:
     t = run.train_step
