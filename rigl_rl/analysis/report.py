@@ -86,7 +86,7 @@ def group_label(method: str, sparsity: float, variant: configs.Pairs) -> str:
   return configs.label(variant, base)
 
 
-def _result(root: str, data: dict) -> Result:
+def _result(root: str, data: dict, score: scores_lib.Score) -> Result:
   """A finished run's Result from its results.json, sweep_run.json and
   config.gin.
 
@@ -108,14 +108,16 @@ def _result(root: str, data: dict) -> Result:
       agent=data['agent'], env=data['env'], method=method,
       sparsity=sparsity, seed=int(data['seed']),
       active_params=int(data['active_params']),
-      final_score=float(data['final_score']),
-      curve=[(int(step), float(value)) for step, value in data['eval']],
+      final_score=float(data[score.key]),
+      curve=[(int(entry[0]), float(entry[1])) for entry in data[score.curve]
+             if entry[1] is not None],
       root=root, config=config)
 
 
-def load(sweep_dir: str) -> Tuple[List[Result], List[str],
-                                  List[Tuple[str, str]]]:
-  """Every finished run under `sweep_dir`.
+def load(sweep_dir: str,
+         score: scores_lib.Score = scores_lib.SCORES['eval']
+         ) -> Tuple[List[Result], List[str], List[Tuple[str, str]]]:
+  """Every finished run under `sweep_dir`, scored by `score`.
 
   A run made by bin/sweep as a parameter-matched dense baseline (its
   sweep_run.json labels it) is method 'dense (matched)' at the sparsity it
@@ -139,10 +141,12 @@ def load(sweep_dir: str) -> Tuple[List[Result], List[str],
         data = json.load(f)
       if not isinstance(data, dict):
         raise TypeError('results.json is not a JSON object')
-      if not data.get('finished') or data.get('final_score') is None:
+      if not data.get('finished'):
         unfinished.append(root)
         continue
-      results.append(_result(root, data))
+      if data.get(score.key) is None:
+        raise KeyError(score.key)
+      results.append(_result(root, data, score))
     except (OSError, ValueError, KeyError, TypeError) as e:
       reason = f'missing {e}' if isinstance(e, KeyError) else str(e)
       unreadable.append((root, ' '.join(reason.split())))

@@ -4,6 +4,7 @@ from typing import Callable, List, Sequence
 
 from rigl_rl.analysis import plots
 from rigl_rl.analysis import report
+from rigl_rl.analysis import scores as scores_lib
 from rigl_rl.errors import ConfigError
 
 INDEX = 'index.md'
@@ -45,7 +46,8 @@ def _images(names: Sequence[str]) -> List[str]:
 
 
 def write(sweep_dir: str, out_dir: str, reps: int = 2000,
-          progress: Callable[[str], None] = print) -> str:
+          progress: Callable[[str], None] = print,
+          score: str = 'eval') -> str:
   """Reads every results.json under `sweep_dir` and writes the report.
 
   Runs whose files cannot be read are left out, each named in one line to
@@ -56,6 +58,7 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
     out_dir: where the report goes; made if missing.
     reps: bootstrap resamples per confidence interval.
     progress: called with a line for each run left out as unreadable.
+    score: a key of `scores.SCORES`: what a run's final score is.
 
   Returns:
     The path of index.md.
@@ -67,7 +70,8 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
   if not os.path.isdir(sweep_dir):
     raise ConfigError(f'--sweep_dir {sweep_dir} is not a directory')
   previous = _previous_files(out_dir)
-  results, unfinished, unreadable = report.load(sweep_dir)
+  results, unfinished, unreadable = report.load(sweep_dir,
+                                                scores_lib.SCORES[score])
   for path, reason in unreadable:
     progress(f'skipped {path}: unreadable ({reason})')
   if not results:
@@ -94,7 +98,7 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
       + ''.join(f'; {n} {what} left out' for n, what in (
           (len(unfinished), 'unfinished'), (len(unreadable), 'unreadable'))
                 if n) + '.\n',
-      'Final score: the mean return of the last 10% of evaluations of a run. '
+      f'Final score: {scores_lib.SCORES[score].description}. '
       'IQM and mean over seeds (and over environments in the aggregates) '
       f'with {int(100 * report.CONFIDENCE)}% stratified bootstrap confidence '
       f'intervals ({reps} resamples, rliable). *dense (matched)* is a dense '

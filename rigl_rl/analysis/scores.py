@@ -1,4 +1,5 @@
 """Reference scores for normalising returns across environments."""
+import dataclasses
 from typing import Dict, Optional, Tuple
 
 from rigl_rl.envs import names
@@ -68,3 +69,22 @@ def dense_normalized(env: str, score: float, dense: float) -> float:
   """(score - floor) / (dense - floor), floor the random policy's return."""
   floor = RANDOM_POLICY.get(env, 0.0)
   return (score - floor) / (dense - floor)
+
+
+@dataclasses.dataclass(frozen=True)
+class Score:
+  """Which of results.json's scores a report ranks runs by."""
+  key: str  # The final score's key.
+  curve: str  # The key of its history: [env_step, value, ...] entries.
+  description: str
+
+
+SCORES = {
+    'eval': Score('final_score', 'eval',
+                  'the mean return of the last 10% of evaluations of a run '
+                  '(as 002 reports)'),
+    'training': Score('final_training_score', 'train_returns',
+                      "the mean return of the training episodes that ended "
+                      "in a run's last iteration (Dopamine's score, as 004 "
+                      'reports)'),
+}

@@ -15,7 +15,7 @@ not repeat it.
 import json
 import math
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -92,6 +92,22 @@ class EnvStepHook(Hook):
     raise NotImplementedError
 
 
+class ReturnsSince:
+  """The average return of the training episodes finished since a mark."""
+
+  def __init__(self):
+    self.mark = (0.0, 0)
+
+  def read(self, run) -> Tuple[Optional[float], int]:
+    """The average return since the mark (None if no episode finished) and
+    the number of episodes; moves the mark to now."""
+    total, count = run.finished_episodes()
+    then_total, then_count = self.mark
+    self.mark = (total, count)
+    episodes = count - then_count
+    return ((total - then_total) / episodes if episodes else None), episodes
+
+
 class Evaluation(EnvStepHook):
   """Evaluates the policy every `interval` env steps.
 
@@ -100,9 +116,10 @@ class Evaluation(EnvStepHook):
   of the evaluations).
   """
 
-  def __init__(self, interval: int, episodes: int):
+  def __init__(self, interval: int, episodes: int, min_steps: int = 0):
     super().__init__(interval)
     self.episodes = episodes
+    self.min_steps = min_steps
     self.evals: List[List[float]] = []
 
   def bind(self, run) -> Dict[str, object]:
@@ -115,7 +132,7 @@ class Evaluation(EnvStepHook):
     self.evals = json.loads(self._history.numpy().decode())
 
   def at_interval(self, run) -> None:
-    average = float(np.mean(run.evaluate(self.episodes)))
+    average = float(np.mean(run.evaluate(self.episodes, self.min_steps)))
     self.evals.append([run.env_step, average])
     self._history.assign(json.dumps(self.evals))
     with run.eval_writer.as_default(step=run.train_step):
@@ -127,6 +144,49 @@ class Evaluation(EnvStepHook):
     scores = [value for _, value in self.evals[-tail:]]
     return {'eval': self.evals,
             'final_score': float(np.mean(scores)) if scores else None}
+
+
+class TrainingReturns(EnvStepHook):
+  """The average return of the training episodes that finished in each
+  iteration of `interval` env steps, as Dopamine scores its iterations
+  (004 reports these). An episode counts in the iteration it ends in.
+
+  Gives results.json `train_returns` ([env_step, average, episodes]; the
+  average is null for an iteration in which no episode ended) and
+  `final_training_score`, the last iteration's average.
+  """
+
+  def __init__(self, interval: int):
+    super().__init__(interval)
+    self.iterations: List[List[Optional[float]]] = []
+    self._since = ReturnsSince()
+
+  def bind(self, run) -> Dict[str, object]:
+    self._history = tf.Variable('[]', dtype=tf.string,
+                                name='train_return_history')
+    self._mark_total = tf.Variable(0.0, dtype=tf.float64)
+    self._mark_count = tf.Variable(0, dtype=tf.int64)
+    return {'train_return_history': self._history,
+            'train_return_mark_total': self._mark_total,
+            'train_return_mark_count': self._mark_count}
+
+  def start(self, run) -> None:
+    super().start(run)
+    self.iterations = json.loads(self._history.numpy().decode())
+    self._since.mark = (float(self._mark_total.numpy()),
+                        int(self._mark_count.numpy()))
+
+  def at_interval(self, run) -> None:
+    average, episodes = self._since.read(run)
+    self.iterations.append([run.env_step, average, episodes])
+    self._history.assign(json.dumps(self.iterations))
+    self._mark_total.assign(self._since.mark[0])
+    self._mark_count.assign(self._since.mark[1])
+
+  def results(self) -> Dict[str, object]:
+    return {'train_returns': self.iterations,
+            'final_training_score': (self.iterations[-1][1]
+                                     if self.iterations else None)}
 
 
 class Progress(EnvStepHook):
@@ -141,6 +201,8 @@ class Progress(EnvStepHook):
   def start(self, run) -> None:
     super().start(run)
     self._window = (time.time(), run.env_step)
+    self._returns = ReturnsSince()
+    self._returns.mark = run.finished_episodes()
 
   def finish(self, run) -> None:
     # A run's last step always has its summaries, however short the run.
@@ -163,7 +225,7 @@ class Progress(EnvStepHook):
   def _summaries(self, run, rate: float) -> None:
     t = run.train_step
     with run.train_writer.as_default(step=t):
-      train_return = run.train_return()
+      train_return, _ = self._returns.read(run)
       if train_return is not None:
         tf.summary.scalar('Train/AverageReturn', train_return)
       for name, value in run.last_losses.items():

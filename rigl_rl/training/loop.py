@@ -12,7 +12,7 @@ import os
 import re
 import signal
 import sys
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import gin
 import numpy as np
@@ -28,32 +28,40 @@ from rigl_rl.training import hooks as hooks_lib
 from rigl_rl.training import run_dir
 
 
-def evaluate_episodes(env, eval_action, episodes, rng: tf.random.Generator):
-  """In graph: returns of `episodes` full episodes of a policy.
+def evaluate_episodes(env, eval_action, episodes, rng: tf.random.Generator,
+                      min_steps=0):
+  """In graph: returns of whole episodes of a policy.
+
+  Episodes run until at least `episodes` of them and `min_steps` env steps
+  are done; the last one always runs to its end, as in Dopamine's
+  `Runner._run_one_phase`.
 
   Args:
-    env: an `InGraphEnvironment`; it is reset first.
+    env: an `InGraphEnvironment`; it is reset before each episode.
     eval_action: (time_step, rng) -> batch-1 action.
-    episodes: a scalar int tensor.
+    episodes: a scalar int tensor, the fewest episodes.
     rng: the generator the policy draws from.
+    min_steps: a scalar int tensor, the fewest env steps.
 
   Returns:
-    A [episodes] float32 tensor of undiscounted returns.
+    A float32 tensor of the undiscounted returns, one per episode.
   """
-  returns = tf.TensorArray(tf.float32, size=episodes)
-  time_step = env.reset()
-  episode_return = tf.constant(0.0)
+  returns = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
   done = tf.constant(0)
-  while done < episodes:
-    action = eval_action(time_step, rng)
-    with tf.control_dependencies(tf.nest.flatten(time_step)):
-      time_step = env.step(action)
-    episode_return += time_step.reward[0]
-    if time_step.is_last()[0]:
-      returns = returns.write(done, episode_return)
-      done += 1
-      episode_return = tf.constant(0.0)
-      time_step = env.reset()
+  steps = tf.constant(0)
+  while done < episodes or steps < min_steps:
+    time_step = env.reset()
+    episode_return = tf.constant(0.0)
+    ended = tf.constant(False)
+    while not ended:
+      action = eval_action(time_step, rng)
+      with tf.control_dependencies(tf.nest.flatten(time_step)):
+        time_step = env.step(action)
+      steps += 1
+      episode_return += time_step.reward[0]
+      ended = time_step.is_last()[0]
+    returns = returns.write(done, episode_return)
+    done += 1
   return returns.stack()
 
 
@@ -99,6 +107,7 @@ class Runner:
                num_env_steps: int = gin.REQUIRED,
                eval_interval: int = gin.REQUIRED,
                eval_episodes: int = gin.REQUIRED,
+               eval_min_steps: int = 0,
                checkpoint_interval: int = gin.REQUIRED,
                experience=gin.REQUIRED,
                seed: int = 0,
@@ -119,7 +128,9 @@ class Runner:
       agent_fn: (time_step_spec, action_spec, seed=...) -> AgentBundle.
       num_env_steps: length of the run in environment steps.
       eval_interval: env steps between evaluations.
-      eval_episodes: episodes per evaluation.
+      eval_episodes: the fewest whole episodes per evaluation.
+      eval_min_steps: the fewest env steps per evaluation: whole episodes
+        run until both counts are reached (Dopamine's `evaluation_steps`).
       checkpoint_interval: env steps between checkpoints.
       experience: where train batches come from, `@OffPolicy()` (replay)
         or `@OnPolicy()` (rollouts).
@@ -146,7 +157,7 @@ class Runner:
                 checkpoint_interval=checkpoint_interval,
                 log_interval=log_interval, max_chunk=max_chunk,
                 max_checkpoints=max_checkpoints)
-    checks.ints('Runner', minimum=0, seed=seed)
+    checks.ints('Runner', minimum=0, seed=seed, eval_min_steps=eval_min_steps)
     self.experience = experience
     self.total_train_steps = experience.total_train_steps(num_env_steps)
     self.root_dir = root_dir
@@ -172,10 +183,14 @@ class Runner:
     self.rng = tf.random.Generator.from_seed(seed)
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
     self._episode_return = tf.Variable(0.0, name='episode_return')
-    self._finished_return_sum = tf.Variable(0.0, name='finished_return_sum')
-    self._finished_episodes = tf.Variable(0, dtype=tf.int64,
-                                          name='finished_episodes')
-    evaluation = hooks_lib.Evaluation(eval_interval, eval_episodes)
+    # Running totals over the whole run; each hook that reports training
+    # returns keeps its own mark of where it last read them.
+    self._returns_total = tf.Variable(0.0, dtype=tf.float64,
+                                      name='returns_total')
+    self._episodes_total = tf.Variable(0, dtype=tf.int64,
+                                       name='episodes_total')
+    evaluation = hooks_lib.Evaluation(eval_interval, eval_episodes,
+                                      eval_min_steps)
     # Checkpointing last: a checkpoint holds what the others did there.
     self.hooks: List[hooks_lib.Hook] = [
         hooks_lib.MaskChanges(), hooks_lib.FlopCounter(log_interval),
@@ -183,20 +198,26 @@ class Runner:
         *([diagnostics] if diagnostics is not None else []),
         *extra_hooks,
         hooks_lib.Progress(log_interval, evaluation),
+        hooks_lib.TrainingReturns(eval_interval),
         evaluation,
         hooks_lib.Checkpointing(checkpoint_interval),
     ]
     hook_state = {}
     for hook in self.hooks:
-      hook_state.update(hook.bind(self))
+      state = hook.bind(self)
+      taken = sorted(set(state) & set(hook_state))
+      if taken:
+        raise ValueError(f'{type(hook).__name__} checkpoints under names '
+                         f'another hook took: {taken}')
+      hook_state.update(state)
     self.checkpoint = tf.train.Checkpoint(
         agent=self.bundle.agent,
         replay=experience.memory,
         rng=self.rng,
         env_steps=self.env_steps,
         episode_return=self._episode_return,
-        finished_return_sum=self._finished_return_sum,
-        finished_episodes=self._finished_episodes,
+        returns_total=self._returns_total,
+        episodes_total=self._episodes_total,
         sparse={network.name: network.state for network in self.bundle.sparse},
         **hook_state)
     self.checkpoints = checkpoints_lib.CheckpointStore(
@@ -254,9 +275,9 @@ class Runner:
     self.experience.add(time_step, action, next_time_step)
     ended = next_time_step.is_last()[0]
     episode_return = self._episode_return + next_time_step.reward[0]
-    self._finished_return_sum.assign_add(
-        tf.where(ended, episode_return, 0.0))
-    self._finished_episodes.assign_add(tf.cast(ended, tf.int64))
+    self._returns_total.assign_add(
+        tf.cast(tf.where(ended, episode_return, 0.0), tf.float64))
+    self._episodes_total.assign_add(tf.cast(ended, tf.int64))
     self._episode_return.assign(tf.where(ended, 0.0, episode_return))
     self.env_steps.assign_add(1)
     # Reset right away so every iteration is one real environment step.
@@ -327,9 +348,9 @@ class Runner:
     return self._train_on(experience)
 
   @tf.function
-  def _evaluate(self, episodes):
+  def _evaluate(self, episodes, min_steps):
     return evaluate_episodes(self.eval_env, self.bundle.eval_action,
-                             episodes, self.rng)
+                             episodes, self.rng, min_steps)
 
   # --------------------------------------------------------------- python --
 
@@ -371,19 +392,16 @@ class Runner:
     if self.verbose:
       print(message, flush=True)
 
-  def train_return(self) -> Optional[float]:
-    """The average return of the episodes finished since the last call."""
-    count = int(self._finished_episodes.numpy())
-    if not count:
-      return None
-    average = float(self._finished_return_sum.numpy()) / count
-    self._finished_return_sum.assign(0.0)
-    self._finished_episodes.assign(0)
-    return average
+  def finished_episodes(self) -> Tuple[float, int]:
+    """The sum of the returns of the training episodes finished so far in
+    the run, and their count."""
+    return (float(self._returns_total.numpy()),
+            int(self._episodes_total.numpy()))
 
-  def evaluate(self, episodes: int) -> np.ndarray:
-    """The returns of `episodes` full episodes of the evaluation policy."""
-    return self._evaluate(tf.constant(episodes)).numpy()
+  def evaluate(self, episodes: int, min_steps: int = 0) -> np.ndarray:
+    """The returns of whole episodes of the evaluation policy: at least
+    `episodes` of them and `min_steps` env steps."""
+    return self._evaluate(tf.constant(episodes), tf.constant(min_steps)).numpy()
 
   def results(self, finished: bool) -> dict:
     """The content of results.json (DESIGN section 5)."""

@@ -14,6 +14,7 @@ from rliable import metrics
 from rigl_rl.analysis import plots
 from rigl_rl.analysis import report
 from rigl_rl.analysis import report_writer
+from rigl_rl.analysis import scores
 from rigl_rl.errors import ConfigError
 from tests.conftest import REPO
 
@@ -151,6 +152,36 @@ def test_atari_is_human_normalised(tmp_path):
   assert norm[('dqn', 'atari:Pong', 'rigl', 0.9)] == pytest.approx([0.5])
   assert how[('dqn', 'atari:Pong')].startswith('human-normalised')
   assert notes == ['atari:NotAGame: no published human score here; left out']
+
+
+def test_the_training_score_ranks_by_the_last_iterations_returns(tmp_path):
+  root = tmp_path / 'sweep'
+  for name, train_returns in (('a', [[500, 10.0, 4], [1000, 30.0, 2]]),
+                              ('b', [[500, None, 0], [1000, 50.0, 1]])):
+    _write_run(str(root / name), 'CartPole-v1', 'dense', 0.0,
+               {'a': 0, 'b': 1}[name], 999.0)
+    path = root / name / 'results.json'
+    data = json.loads(path.read_text())
+    data.update(train_returns=train_returns,
+                final_training_score=train_returns[-1][1])
+    path.write_text(json.dumps(data))
+  # A run from before training scores existed cannot be ranked by them.
+  _write_run(str(root / 'old'), 'CartPole-v1', 'dense', 0.0, 2, 999.0)
+  results, _, unreadable = report.load(str(root), scores.SCORES['training'])
+  assert sorted(r.final_score for r in results) == [30.0, 50.0]
+  # Iterations in which no episode ended are no point on the curve.
+  assert sorted(r.curve for r in results) == [[(500, 10.0), (1000, 30.0)],
+                                              [(1000, 50.0)]]
+  assert unreadable == [(str(root / 'old'), "missing 'final_training_score'")]
+  results, _, unreadable = report.load(str(root))
+  assert [r.final_score for r in results] == [999.0] * 3 and not unreadable
+  lines = []
+  index = report_writer.write(str(root), str(tmp_path / 'out'), 50,
+                              progress=lines.append, score='training')
+  with open(index) as f:
+    assert scores.SCORES['training'].description in f.read()
+  assert lines == [f"skipped {root / 'old'}: unreadable "
+                   "(missing 'final_training_score')"]
 
 
 def test_intervals_are_reproducible():

@@ -4,10 +4,13 @@ import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
+from tf_agents.trajectories import time_step as ts
 
 from rigl_rl import config
 from rigl_rl.training import hooks
+from rigl_rl.training import loop
 from rigl_rl.training.loop import Runner
 from tests import conftest
 
@@ -86,3 +89,63 @@ def test_a_run_shorter_than_the_log_interval_has_its_summaries(tmp_path):
   tags = conftest.event_tags(os.path.join(runner.root_dir, 'train'))
   assert {'Sparsity/q/total', 'Params/q/active', 'Losses/loss',
           'Speed/env_steps_per_second'} <= tags
+
+
+class _AlternatingEpisodes:
+  """An in-graph environment whose episodes last 3, 5, 3, 5, ... steps with
+  a reward of 1 per step, so each return is its episode's length."""
+
+  def __init__(self):
+    self._t = tf.Variable(0)
+    self._episode = tf.Variable(-1)
+
+  def _time_step(self, step_type):
+    return ts.TimeStep(step_type=tf.reshape(step_type, [1]),
+                       reward=tf.ones([1]), discount=tf.ones([1]),
+                       observation=tf.zeros([1, 1]))
+
+  def reset(self):
+    self._t.assign(0)
+    self._episode.assign_add(1)
+    return self._time_step(ts.StepType.FIRST)
+
+  def step(self, action):
+    del action
+    self._t.assign_add(1)
+    length = tf.where(self._episode % 2 == 0, 3, 5)
+    return self._time_step(tf.where(self._t >= length, ts.StepType.LAST,
+                                    ts.StepType.MID))
+
+
+@pytest.mark.parametrize('episodes, min_steps, returns', [
+    (1, 0, [3]), (3, 0, [3, 5, 3]),
+    # Whole episodes until the step budget (Dopamine's evaluation_steps).
+    (1, 3, [3]), (1, 4, [3, 5]), (1, 8, [3, 5]), (1, 9, [3, 5, 3]),
+    # Both minimums hold.
+    (3, 4, [3, 5, 3]), (2, 9, [3, 5, 3]),
+])
+def test_evaluation_runs_whole_episodes_to_both_minimums(episodes, min_steps,
+                                                         returns):
+  evaluate = tf.function(loop.evaluate_episodes)
+  result = evaluate(_AlternatingEpisodes(), lambda time_step, rng: 0,
+                    tf.constant(episodes), tf.random.Generator.from_seed(0),
+                    tf.constant(min_steps))
+  assert result.numpy().tolist() == returns
+
+
+def test_each_iteration_scores_the_training_episodes_that_ended_in_it(
+    tmp_path):
+  # CartPole pays 1 per step, so a return is its episode's length: the
+  # finished episodes cover every env step but the one in flight.
+  runner = conftest.train_in_process(tmp_path / 'run', 'dqn',
+                                     'cartpole_dense.gin', 'dense')
+  results = json.loads((tmp_path / 'run' / 'results.json').read_text())
+  iterations = results['train_returns']
+  assert [env for env, _, _ in iterations] == [200, 400]
+  assert all(episodes > 0 for _, _, episodes in iterations)
+  covered = sum(average * episodes for _, average, episodes in iterations)
+  total, count = runner.finished_episodes()
+  assert count == sum(episodes for _, _, episodes in iterations)
+  assert covered == pytest.approx(total)
+  assert 0 <= runner.env_step - total < 200
+  assert results['final_training_score'] == iterations[-1][1]
