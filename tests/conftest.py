@@ -109,6 +109,7 @@ ATARI_SMOKE_BINDINGS = (
     'NUM_ENV_STEPS = 400',
     'EVAL_INTERVAL = 400',
     'EVAL_EPISODES = 1',
+    'EVAL_MIN_STEPS = 0',  # Not Dopamine's 125k.
     'CHECKPOINT_INTERVAL = 300',
     'atari.max_episode_steps = 60',
     'OffPolicy.initial_collect_steps = 200',
