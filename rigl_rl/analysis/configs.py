@@ -175,7 +175,7 @@ def variants(configs: Dict[Hashable, Tuple[Hashable, RunConfig]]
 
 
 def label(pairs: Pairs, base: Optional[str] = None) -> str:
-  """'mlp_layers.width=0.5 · OffPolicy.train_every=2', after `base` (e.g.
+  """'mlp_layers.width=0.5 · OffPolicy.replay_ratio=0.5', after `base` (e.g.
   'rigl 90% · mlp_layers.width=0.5') when one is given."""
   return ' · '.join(([base] if base is not None else []) +
                     [f'{key}={value}' for key, value in pairs])

@@ -7,6 +7,7 @@ same boundaries for DQN, SAC and PPO. Inside the loop's compiled function a
 strategy is handed `collect(time_step, n)`, which steps the environment n
 times with the agent's collect policy and `add`s every transition here.
 """
+import fractions
 import math
 from typing import Callable, Optional, Tuple
 
@@ -23,15 +24,17 @@ CollectFn = Callable[[object, int], object]
 
 @gin.configurable
 class OffPolicy:
-  """A replay memory: `train_every` env steps, then one uniform batch.
+  """A replay memory sampled at `replay_ratio` train steps per env step.
 
   Training starts after `initial_collect_steps` env steps of uniform random
-  actions.
+  actions. Train step k (k = 1, 2, ...) comes once ceil(k / replay_ratio)
+  env steps follow the initial collect, so the counts are exact over a run
+  and a resume (they follow from the checkpointed train step).
   """
 
   def __init__(self,
                initial_collect_steps: int = 1000,
-               train_every: int = 1,
+               replay_ratio: float = 1.0,
                batch_size: int = 128,
                replay_capacity: int = 100_000,
                replay=replay_lib.UniformReplay,
@@ -41,7 +44,10 @@ class OffPolicy:
     Args:
       initial_collect_steps: env steps of uniform random actions before
         training starts.
-      train_every: env steps per train step once training starts.
+      replay_ratio: train steps (gradient steps) per env step once
+        training starts: 0.25 trains every 4 env steps (Dopamine's
+        update_period 4), 2 twice after each env step. It is read as the
+        nearest fraction with a denominator up to 10^6.
       batch_size: transitions per train step.
       replay_capacity: transitions the replay memory holds.
       replay: the memory's class, called with (time_step_spec, action_spec,
@@ -52,18 +58,20 @@ class OffPolicy:
         stores them as they are.
 
     Raises:
-      ConfigError: for a train_every, batch_size or capacity that is not a
-        positive integer, a negative or fractional initial_collect_steps, or
-        a reward_clip that is not a positive number.
+      ConfigError: for a replay_ratio or reward_clip that is not a positive
+        number, a batch_size or capacity that is not a positive integer, or
+        a negative or fractional initial_collect_steps.
     """
-    checks.ints('OffPolicy', train_every=train_every, batch_size=batch_size,
+    checks.positive_numbers('OffPolicy', replay_ratio=replay_ratio)
+    checks.ints('OffPolicy', batch_size=batch_size,
                 replay_capacity=replay_capacity)
     checks.ints('OffPolicy', minimum=0,
                 initial_collect_steps=initial_collect_steps)
     if reward_clip is not None:
       checks.positive_numbers('OffPolicy', reward_clip=reward_clip)
     self.initial_collect_steps = initial_collect_steps
-    self.train_every = train_every
+    self.replay_ratio = fractions.Fraction(replay_ratio).limit_denominator(
+        10**6)
     self.batch_size = batch_size
     self.replay_capacity = replay_capacity
     self._replay = replay
@@ -87,6 +95,7 @@ class OffPolicy:
         'OffPolicy.replay_capacity')
     self.memory = self._replay(time_step_spec, action_spec,
                                self.replay_capacity)
+    self._train_step = bundle.agent.train_step_counter
 
   def total_train_steps(self, num_env_steps: int) -> int:
     """Train steps in a run of `num_env_steps`.
@@ -94,7 +103,8 @@ class OffPolicy:
     Raises:
       ConfigError: if the run leaves no training.
     """
-    steps = (num_env_steps - self.initial_collect_steps) // self.train_every
+    steps = math.floor(
+        (num_env_steps - self.initial_collect_steps) * self.replay_ratio)
     if steps < 1:
       raise ConfigError(
           f'num_env_steps={num_env_steps} leaves no training after '
@@ -102,10 +112,20 @@ class OffPolicy:
           'raise NUM_ENV_STEPS')
     return steps
 
+  def env_steps_after(self, train_steps):
+    """Env steps after the initial collect once `train_steps` are done:
+    ceil(train_steps / replay_ratio), for ints or integer tensors."""
+    ratio = self.replay_ratio
+    return (train_steps * ratio.denominator + ratio.numerator - 1
+            ) // ratio.numerator
+
   def train_steps_until(self, env_steps: int) -> int:
     """The fewest train steps after which `env_steps` env steps are done."""
-    return max(0, math.ceil(
-        (env_steps - self.initial_collect_steps) / self.train_every))
+    after_collect = env_steps - self.initial_collect_steps
+    if after_collect <= 0:
+      return 0
+    # The least k with ceil(k / ratio) >= after_collect.
+    return math.floor((after_collect - 1) * self.replay_ratio) + 1
 
   def add(self, time_step, action, next_time_step) -> None:
     if self.reward_clip is not None:
@@ -115,8 +135,15 @@ class OffPolicy:
 
   def batch(self, collect: CollectFn, time_step,
             rng: tf.random.Generator) -> Tuple[object, object]:
-    """In graph: collects, then samples one train batch."""
-    time_step = collect(time_step, self.train_every)
+    """In graph: collects the env steps the next train step follows, then
+    samples its batch."""
+    ratio = self.replay_ratio
+    if ratio.numerator == 1:
+      steps = ratio.denominator  # The same count before every train step.
+    else:
+      done = tf.cast(self._train_step, tf.int64)
+      steps = self.env_steps_after(done + 1) - self.env_steps_after(done)
+    time_step = collect(time_step, steps)
     return time_step, self.memory.sample(self.batch_size, rng)
 
   def sample(self, batch_size: int, rng: tf.random.Generator):

@@ -121,9 +121,9 @@ def test_variants_name_what_differs_within_a_base():
 
 def test_swept_keys_are_numeric_and_vary():
   assert configs.swept([
-      (('OffPolicy.train_every', '1'), ('act', "'relu'")),
-      (('OffPolicy.train_every', '4'), ('act', "'tanh'")),
+      (('OffPolicy.replay_ratio', '1.0'), ('act', "'relu'")),
+      (('OffPolicy.replay_ratio', '0.25'), ('act', "'tanh'")),
       (('mlp_layers.width', '0.5'),),
-  ]) == ['OffPolicy.train_every']
+  ]) == ['OffPolicy.replay_ratio']
   assert configs.numeric('1e-5') == 1e-5
   assert configs.numeric('@RigL()') is None

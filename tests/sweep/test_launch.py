@@ -36,7 +36,7 @@ experiments:
     grid: {{SPARSITY: [0.8, 0.9]}}
   # Fails at start-up: recorded, and the others go on.
   - gin_files: [{gin_path('cartpole_dense.gin')}]
-    grid: {{OffPolicy.train_every: [0]}}
+    grid: {{OffPolicy.replay_ratio: [0]}}
 """)
   return str(path)
 
@@ -57,7 +57,7 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   spec = _spec(tmp_path)
   good = [os.path.join(sweep_dir, f'cartpole_static__SPARSITY={s}__SEED={seed}')
           for s in ('0.8', '0.9') for seed in (0, 1)]
-  bad = [os.path.join(sweep_dir, f'cartpole_dense__OffPolicy.train_every=0__SEED={seed}')
+  bad = [os.path.join(sweep_dir, f'cartpole_dense__OffPolicy.replay_ratio=0__SEED={seed}')
          for seed in (0, 1)]
 
   # Stop once some run has finished and another has a checkpoint but is not
@@ -101,9 +101,9 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   for run in bad:
     entry = status[os.path.basename(run)]
     assert entry['state'] == 'failed'
-    assert entry['error'] == ('error: OffPolicy.train_every must be an integer '
-                              '>= 1, got 0; fix its binding')
-  assert 'OffPolicy.train_every must be an integer >= 1' in output
+    assert entry['error'] == ('error: OffPolicy.replay_ratio must be a number '
+                              '> 0, got 0; fix its binding')
+  assert 'OffPolicy.replay_ratio must be a number > 0' in output
 
 
 def _refusal(sweep_dir, tmp_path):

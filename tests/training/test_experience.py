@@ -8,7 +8,8 @@ from rigl_rl.training import experience
 
 
 def test_off_policy_step_arithmetic():
-  strategy = experience.OffPolicy(initial_collect_steps=100, train_every=4)
+  strategy = experience.OffPolicy(initial_collect_steps=100,
+                                  replay_ratio=0.25)
   # (1000 - 100) // 4 train steps.
   assert strategy.total_train_steps(1000) == 225
   # Env steps after t train steps: 100 + 4t.
@@ -19,6 +20,27 @@ def test_off_policy_step_arithmetic():
   assert strategy.train_steps_until(50) == 0  # Still collecting.
   with pytest.raises(ConfigError, match='leaves no training'):
     strategy.total_train_steps(103)
+
+
+@pytest.mark.parametrize('ratio, after', [
+    # Env steps after the collect once k = 1..6 train steps are done:
+    # ceil(k / ratio).
+    (0.25, [4, 8, 12, 16, 20, 24]),
+    (1, [1, 2, 3, 4, 5, 6]),
+    (3, [1, 1, 1, 2, 2, 2]),
+    (0.4, [3, 5, 8, 10, 13, 15]),
+    (1.5, [1, 2, 2, 3, 4, 4]),
+])
+def test_replay_ratio_spaces_train_steps_exactly(ratio, after):
+  strategy = experience.OffPolicy(initial_collect_steps=10,
+                                  replay_ratio=ratio)
+  assert [strategy.env_steps_after(k) for k in range(1, 7)] == after
+  for k, env in enumerate(after, start=1):
+    # The fewest train steps that reach each env step count.
+    assert strategy.train_steps_until(10 + env) == min(
+        j for j, e in enumerate(after, start=1) if e >= env)
+  # floor(ratio * 100) train steps in 100 env steps after the collect.
+  assert strategy.total_train_steps(110) == int(ratio * 100)
 
 
 def test_on_policy_step_arithmetic():
@@ -63,7 +85,8 @@ def test_off_policy_refuses_bad_sizes():
 @pytest.mark.parametrize('kwargs,message', [
     (dict(batch_size='32'), "OffPolicy.batch_size must be an integer >= 1, "
      "got '32'"),
-    (dict(train_every=1.5), 'OffPolicy.train_every must be an integer'),
+    (dict(replay_ratio=0), 'OffPolicy.replay_ratio must be a number > 0'),
+    (dict(replay_ratio='4'), 'OffPolicy.replay_ratio must be a number > 0'),
     (dict(initial_collect_steps=-1),
      'OffPolicy.initial_collect_steps must be an integer >= 0'),
     (dict(reward_clip='1'), 'OffPolicy.reward_clip must be a number > 0'),

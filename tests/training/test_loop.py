@@ -3,6 +3,7 @@ and determinism."""
 import json
 import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -149,3 +150,37 @@ def test_each_iteration_scores_the_training_episodes_that_ended_in_it(
   assert covered == pytest.approx(total)
   assert 0 <= runner.env_step - total < 200
   assert results['final_training_score'] == iterations[-1][1]
+
+
+@pytest.mark.parametrize('ratio', [0.25, 1, 3])
+def test_replay_ratio_counts_are_exact_over_a_run_and_a_resume(tmp_path,
+                                                               ratio):
+  bindings = conftest.overridden(conftest.smoke_bindings('dense'),
+                                 f'OffPolicy.replay_ratio = {ratio}')
+  root = str(tmp_path / 'run')
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  runner = Runner(root, verbose=False)
+  runner.prepare()
+  strategy = runner.experience
+
+  def check(run):
+    # After train step k: the 100 env steps of the initial collect and
+    # ceil(k / ratio) more.
+    assert run.env_step == 100 + strategy.env_steps_after(run.train_step)
+  runner.env.reset()
+  while runner.env_step < 100:
+    runner.advance()
+  while runner.env_step < 250:
+    runner.advance(7)  # Chunks that end anywhere in the ratio's pattern.
+    check(runner)
+  runner.save()
+  stopped_at = runner.train_step
+
+  gin.clear_config()
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  resumed = Runner(root, verbose=False)
+  assert resumed.run() == 'finished'
+  assert resumed.train_step == int(300 * ratio) == resumed.total_train_steps
+  assert stopped_at < resumed.train_step
+  check(resumed)
+  assert resumed.env_step == 400
