@@ -109,6 +109,8 @@ class AgentBundle:
     collect_action: exploration policy used while collecting.
     eval_action: evaluation policy.
     random_action: uniform policy for the initial collect.
+    gamma: the agent's discount, which multi-step replay folds into its
+      returns.
     logged_losses: scalar fields of the agent's `LossInfo.extra` to log under
       Losses/, besides the total loss.
     prepare_rollout: on-policy agents only: a rollout of transitions in
@@ -121,6 +123,7 @@ class AgentBundle:
   collect_action: CollectFn
   eval_action: ActFn
   random_action: ActFn
+  gamma: float
   logged_losses: Sequence[str] = ()
   prepare_rollout: Optional[Callable[[object], object]] = None
 

@@ -144,4 +144,5 @@ def dqn_agent(time_step_spec,
       sparse=sparsifier.networks,
       collect_action=collect_action,
       eval_action=lambda time_step, rng: act(time_step, eval_epsilon, rng),
-      random_action=base.uniform_policy(action_spec))
+      random_action=base.uniform_policy(action_spec),
+      gamma=gamma)

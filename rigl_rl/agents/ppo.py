@@ -145,6 +145,7 @@ def ppo_agent(time_step_spec,
       collect_action=base.sampling_policy(policy),
       eval_action=lambda time_step, rng: policy(time_step.observation).mode(),
       random_action=base.uniform_policy(action_spec),
+      gamma=gamma,
       logged_losses=('policy_gradient_loss', 'value_estimation_loss',
                      'l2_regularization_loss', 'entropy_regularization_loss'),
       prepare_rollout=prepare_rollout)

@@ -154,4 +154,5 @@ def sac_agent(time_step_spec,
       eval_action=lambda time_step, rng: actor_critic.tanh_normal_mode(
           distribution(time_step.observation)),
       random_action=base.uniform_policy(action_spec),
+      gamma=gamma,
       logged_losses=('critic_loss', 'actor_loss', 'alpha_loss'))

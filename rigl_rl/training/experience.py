@@ -38,6 +38,7 @@ class OffPolicy:
                batch_size: int = 128,
                replay_capacity: int = 100_000,
                replay=replay_lib.UniformReplay,
+               update_horizon: int = 1,
                reward_clip: Optional[float] = None):
     """Checks and stores the configuration.
 
@@ -53,20 +54,30 @@ class OffPolicy:
       replay: the memory's class, called with (time_step_spec, action_spec,
         capacity): `@UniformReplay` stores whole transitions in TF
         variables, `@FrameReplay` stores one frame per step (Atari).
+      update_horizon: n of n-step returns (Dopamine's update_horizon): each
+        sampled transition sums up to n rewards, discounted by the agent's
+        gamma, stopping at an episode's end, and bootstraps gamma^n later.
       reward_clip: stored rewards are clipped to [-reward_clip,
         reward_clip] (Atari's 1.0); returns are reported unclipped. None
         stores them as they are.
 
     Raises:
       ConfigError: for a replay_ratio or reward_clip that is not a positive
-        number, a batch_size or capacity that is not a positive integer, or
-        a negative or fractional initial_collect_steps.
+        number, a batch_size, capacity or update_horizon that is not a
+        positive integer, a negative or fractional initial_collect_steps, or
+        one shorter than update_horizon.
     """
     checks.positive_numbers('OffPolicy', replay_ratio=replay_ratio)
     checks.ints('OffPolicy', batch_size=batch_size,
-                replay_capacity=replay_capacity)
+                replay_capacity=replay_capacity,
+                update_horizon=update_horizon)
     checks.ints('OffPolicy', minimum=0,
                 initial_collect_steps=initial_collect_steps)
+    if initial_collect_steps < update_horizon:
+      raise ConfigError(
+          f'OffPolicy.initial_collect_steps={initial_collect_steps} is fewer '
+          f'than update_horizon={update_horizon}: the first batch would have '
+          'no complete n-step transition; collect at least n steps first')
     if reward_clip is not None:
       checks.positive_numbers('OffPolicy', reward_clip=reward_clip)
     self.initial_collect_steps = initial_collect_steps
@@ -75,6 +86,7 @@ class OffPolicy:
     self.batch_size = batch_size
     self.replay_capacity = replay_capacity
     self._replay = replay
+    self.update_horizon = update_horizon
     self.reward_clip = reward_clip
     self.memory = None
 
@@ -94,7 +106,9 @@ class OffPolicy:
                             self.replay_capacity),
         'OffPolicy.replay_capacity')
     self.memory = self._replay(time_step_spec, action_spec,
-                               self.replay_capacity)
+                               self.replay_capacity,
+                               update_horizon=self.update_horizon,
+                               gamma=bundle.gamma)
     self._train_step = bundle.agent.train_step_counter
 
   def total_train_steps(self, num_env_steps: int) -> int:

@@ -566,6 +566,7 @@ class Runner:
     # Episodes in flight are not checkpointed: a resumed run starts a new one.
     self.env.reset()
     self._episode_return.assign(0.0)
+    self.experience.memory.close_episode()
     try:
       status = train(self, self.hooks)
       if status == 'interrupted':

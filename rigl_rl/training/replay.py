@@ -46,6 +46,12 @@ class Memory(tf.Module):
     """Deletes what was written beside checkpoints no longer kept."""
     del checkpoint_paths
 
+  def close_episode(self) -> None:
+    """Ends the episode of the newest stored transition, which a resumed
+    run does not continue (it starts a new one), so that multi-step returns
+    stop there. A memory that closes it when it reads its files back
+    (FrameReplay), or that holds whole rollouts, needs nothing more."""
+
 
 def available_memory_bytes() -> int:
   """Memory the system can give this process now, without swapping."""
@@ -86,7 +92,16 @@ def _files_beside(checkpoint_path: str) -> str:
 
 @gin.configurable
 class UniformReplay(Memory):
-  """Ring buffer of single transitions (s, a, r, discount, s')."""
+  """Ring buffer of single transitions (s, a, r, discount, s').
+
+  With an `update_horizon` n > 1 a sampled transition is n-step: its reward
+  is sum_j gamma^j r_j over up to n stored transitions, stopping after the
+  first that ends an episode (terminal or time limit); its next observation
+  is that last transition's, and its discount gamma^(m-1) times the last
+  one's, for m transitions summed, so that a learner's
+  r + gamma * discount * V(s') bootstraps with gamma^m, or not at all after
+  a terminal.
+  """
 
   @staticmethod
   def nbytes(time_step_spec, action_spec, capacity: int) -> int:
@@ -95,9 +110,12 @@ class UniformReplay(Memory):
     return capacity * (2 * _spec_bytes(time_step_spec.observation) +
                        _spec_bytes(action_spec) + 3 * 4)
 
-  def __init__(self, time_step_spec, action_spec, capacity: int):
+  def __init__(self, time_step_spec, action_spec, capacity: int,
+               update_horizon: int = 1, gamma: float = 0.99):
     super().__init__(name='replay')
     self.capacity = int(capacity)
+    self.update_horizon = int(update_horizon)
+    self.gamma = float(gamma)
     obs_spec = time_step_spec.observation
 
     def buffer(shape, dtype, name):
@@ -131,11 +149,44 @@ class UniformReplay(Memory):
     self._next_step_type.scatter_nd_update(index, next_time_step.step_type)
     self.num_added.assign_add(1)
 
+  def close_episode(self) -> None:
+    if self.num_added.numpy() > 0:
+      newest = [[(self.num_added - 1) % self.capacity]]
+      self._next_step_type.scatter_nd_update(newest, [ts.StepType.LAST])
+
   def sample(self, batch_size: int,
              rng: tf.random.Generator) -> trajectory.Transition:
     """A uniform batch as a TF-Agents Transition (no time dimension)."""
-    return self.gather(
-        rng.uniform([batch_size], 0, self.size, dtype=tf.int64))
+    if self.update_horizon == 1:
+      return self.gather(
+          rng.uniform([batch_size], 0, self.size, dtype=tf.int64))
+    # Starts (counted from the first add) whose n transitions are stored.
+    oldest = self.num_added - self.size
+    starts = oldest + rng.uniform(
+        [batch_size], 0, self.size - self.update_horizon + 1, dtype=tf.int64)
+    return self._multi_step(starts)
+
+  def _multi_step(self, starts: tf.Tensor) -> trajectory.Transition:
+    n = self.update_horizon
+    window = starts[:, None] + tf.range(n, dtype=tf.int64)[None, :]
+    positions = window % self.capacity
+    ends = tf.equal(tf.gather(self._next_step_type, positions),
+                    ts.StepType.LAST)
+    # Transition j counts unless an earlier one of the window ended.
+    counted = tf.equal(
+        tf.cumsum(tf.cast(ends, tf.int32), axis=1, exclusive=True), 0)
+    weights = tf.where(counted, self.gamma**tf.range(n, dtype=tf.float32),
+                       0.0)
+    summed = tf.reduce_sum(tf.cast(counted, tf.int64), axis=1)
+    last = (starts + summed - 1) % self.capacity
+    transition = self.gather(last)
+    first = self.gather(starts % self.capacity)
+    reward = tf.reduce_sum(
+        weights * tf.gather(self._reward, positions), axis=1)
+    discount = (self.gamma**tf.cast(summed - 1, tf.float32) *
+                transition.next_time_step.discount)
+    return first._replace(next_time_step=transition.next_time_step._replace(
+        reward=reward, discount=discount))
 
   def gather(self, index: tf.Tensor) -> trajectory.Transition:
     """The transitions at `index` (positions in the ring) as a Transition."""
@@ -190,7 +241,10 @@ class FrameReplay(Memory):
   the TF checkpoint, in files beside each checkpoint (`write_beside`).
 
   Transitions that end an episode by time limit (LAST, discount 1) have no
-  stored next frame and are never sampled.
+  stored next frame and are never sampled. With an `update_horizon` n > 1,
+  Dopamine's memory sums n-step returns itself (stopping at a terminal) and
+  never samples a start whose n steps reach a time-limit end; the discount
+  it gives is gamma^(n-1), or 0 after a terminal, as UniformReplay's.
   """
 
   @staticmethod
@@ -202,6 +256,7 @@ class FrameReplay(Memory):
     return capacity * (frame + _spec_bytes(action_spec) + 4 + 1)
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
+               update_horizon: int = 1, gamma: float = 0.99,
                max_sample_attempts: int = 1000):
     """Allocates the memory (lazily: pages are touched as frames arrive).
 
@@ -210,6 +265,8 @@ class FrameReplay(Memory):
         [..., stack] frame stacks.
       action_spec: a scalar action spec.
       capacity: transitions (frames) held.
+      update_horizon: transitions summed into each sampled return.
+      gamma: their discount.
       max_sample_attempts: invalid draws tolerated per batch before sampling
         gives up (only a nearly empty memory gets near it).
 
@@ -233,9 +290,12 @@ class FrameReplay(Memory):
         stack_size=self.stack_size,
         replay_capacity=int(capacity),
         batch_size=1,
+        update_horizon=int(update_horizon),
+        gamma=float(gamma),
         observation_dtype=observation.dtype.as_numpy_dtype,
         action_dtype=action_spec.dtype.as_numpy_dtype)
     self.capacity = int(capacity)
+    self._bootstrap_discount = float(gamma)**(int(update_horizon) - 1)
 
   # ------------------------------------------------------------ in graph --
 
@@ -272,7 +332,8 @@ class FrameReplay(Memory):
     next_time_step = ts.TimeStep(
         step_type=tf.where(terminal, ts.StepType.LAST, ts.StepType.MID),
         reward=reward,
-        discount=1.0 - tf.cast(terminal, tf.float32),
+        discount=self._bootstrap_discount *
+        (1.0 - tf.cast(terminal, tf.float32)),
         observation=next_state)
     return trajectory.Transition(
         time_step=time_step,

@@ -200,3 +200,23 @@ def test_missing_replay_files_fall_back_then_stop_the_resume(atari_rigl_run,
   assert runner.env_step == 300
   assert sorted(os.listdir(os.path.join(checkpoints, 'unreadable'))) == [
       'ckpt-400.data-00000-of-00001', 'ckpt-400.index']
+
+def test_n_step_returns_stop_at_the_terminal():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=100, update_horizon=3,
+                              gamma=0.5)
+  # Transitions of frames 1-5 and 7-14 (rewards = frame numbers), each
+  # episode ending on a terminal.
+  _fill(memory, [5, 8])
+  batch = memory.sample(512, tf.random.Generator.from_seed(0))
+  newest = batch.time_step.observation.numpy()[:, 0, 0, -1].astype(int)
+  for i, frame in enumerate(newest):
+    last = 5 if frame <= 5 else 14
+    summed = min(3, last - frame + 1)
+    reward = sum(0.5**j * (frame + j) for j in range(summed))
+    assert batch.next_time_step.reward.numpy()[i] == pytest.approx(reward)
+    # gamma * discount bootstraps with gamma^3, or not after a terminal.
+    assert batch.next_time_step.discount.numpy()[i] == (
+        0.0 if frame + summed - 1 == last else 0.25)
+  # Starts before the first terminal are drawn, windows cut short; the
+  # newest n (12-14) are not, as in Dopamine, their steps not all stored.
+  assert {3, 4, 5} <= set(newest) and not {12, 13, 14} & set(newest)

@@ -184,3 +184,18 @@ def test_replay_ratio_counts_are_exact_over_a_run_and_a_resume(tmp_path,
   assert stopped_at < resumed.train_step
   check(resumed)
   assert resumed.env_step == 400
+
+
+def test_dqn_trains_on_n_step_returns(tmp_path):
+  runner = conftest.train_in_process(
+      tmp_path / 'run', 'dqn', 'cartpole_rigl.gin', 'rigl',
+      conftest.overridden(conftest.smoke_bindings('rigl'),
+                          'OffPolicy.update_horizon = 3'))
+  assert runner.experience.memory.update_horizon == 3
+  batch = runner.experience.sample(256, runner.rng)
+  # CartPole pays 1 a step: 3-step returns are 1 + 0.99 + 0.99^2 unless
+  # an episode ended inside the window.
+  rewards = batch.next_time_step.reward.numpy()
+  assert np.isclose(rewards, 1 + 0.99 + 0.99**2).mean() > 0.8
+  assert np.all(np.isclose(rewards[:, None], [1.0, 1.99, 2.9701]).any(axis=1))
+  assert np.isfinite(runner.last_losses['loss'])

@@ -40,3 +40,85 @@ def test_round_trip_and_ring_wrap():
   assert np.all(batch.next_time_step.step_type.numpy()[terminal] ==
                 ts.StepType.LAST)
   assert np.all(batch.next_time_step.discount.numpy()[~terminal] == 1.0)
+
+
+def _add(memory, observation, reward, next_observation,
+         step_type=ts.StepType.MID, discount=1.0):
+  def time_step(value, kind, reward_value, discount_value):
+    return ts.TimeStep(step_type=tf.constant([kind], tf.int32),
+                       reward=tf.constant([reward_value], tf.float32),
+                       discount=tf.constant([discount_value], tf.float32),
+                       observation=tf.fill([1, 3], float(value)))
+  memory.add(time_step(observation, ts.StepType.MID, 0.0, 1.0),
+             tf.constant([0], tf.int64),
+             time_step(next_observation, step_type, reward, discount))
+
+
+def _n_step_memory(capacity=16):
+  spec = ts.time_step_spec(tensor_spec.TensorSpec([3], tf.float32))
+  action_spec = tensor_spec.BoundedTensorSpec([], tf.int64, 0, 1)
+  return replay.UniformReplay(spec, action_spec, capacity, update_horizon=3,
+                              gamma=0.5)
+
+
+def test_n_step_returns_stop_at_episode_ends_by_hand():
+  memory = _n_step_memory()
+  # Episode A: observations 0-3, rewards 1-4, a terminal after 3 (next 4).
+  for t in range(4):
+    last = t == 3
+    _add(memory, t, t + 1.0, t + 1,
+         ts.StepType.LAST if last else ts.StepType.MID, 0.0 if last else 1.0)
+  # Episode B: observations 10-12, rewards 10, 20, 30, cut by the time
+  # limit after 12 (next 13, discount 1); then one step of episode C.
+  for t, reward in enumerate((10.0, 20.0, 30.0)):
+    _add(memory, 10 + t, reward, 11 + t,
+         ts.StepType.LAST if t == 2 else ts.StepType.MID)
+  _add(memory, 20, 100.0, 21)
+  batch = memory._multi_step(tf.range(6, dtype=tf.int64))  # pylint: disable=protected-access
+  # gamma 0.5: start -> (sum of up to 3 rewards, next obs, bootstrap
+  # discount gamma^(m-1) * the last one's).
+  expected = [
+      (1 + 0.5 * 2 + 0.25 * 3, 3, 0.25),   # 0: three MID steps.
+      (2 + 0.5 * 3 + 0.25 * 4, 4, 0.0),    # 1: ends on the terminal.
+      (3 + 0.5 * 4, 4, 0.0),               # 2: stops at the terminal.
+      (4.0, 4, 0.0),                       # 3: the terminal alone.
+      (10 + 0.5 * 20 + 0.25 * 30, 13, 0.25),  # 4: ends on the cut.
+      (20 + 0.5 * 30, 13, 0.5),            # 5: stops at the cut.
+  ]
+  np.testing.assert_allclose(batch.next_time_step.reward.numpy(),
+                             [r for r, _, _ in expected])
+  np.testing.assert_allclose(batch.next_time_step.observation.numpy()[:, 0],
+                             [o for _, o, _ in expected])
+  np.testing.assert_allclose(batch.next_time_step.discount.numpy(),
+                             [d for _, _, d in expected])
+  np.testing.assert_array_equal(batch.time_step.observation.numpy()[:, 0],
+                                [0, 1, 2, 3, 10, 11])
+  # Sampling draws only starts whose three transitions are stored.
+  sampled = memory.sample(512, tf.random.Generator.from_seed(0))
+  starts = set(sampled.time_step.observation.numpy()[:, 0].astype(int))
+  assert starts == {0, 1, 2, 3, 10, 11}
+
+
+def test_n_step_windows_never_cross_a_resume():
+  memory = _n_step_memory()
+  _add(memory, 0, 1.0, 1)
+  _add(memory, 1, 2.0, 2)
+  memory.close_episode()  # A resumed run starts a new episode here.
+  _add(memory, 5, 4.0, 6)
+  batch = memory._multi_step(tf.constant([0], tf.int64))  # pylint: disable=protected-access
+  assert batch.next_time_step.reward.numpy() == [1 + 0.5 * 2]
+  assert batch.next_time_step.observation.numpy()[0, 0] == 2
+  assert batch.next_time_step.discount.numpy() == [0.5]
+
+
+def test_n_step_sampling_stays_inside_a_wrapped_ring():
+  memory = _n_step_memory(capacity=5)
+  for t in range(12):  # Holds transitions 7-11.
+    _add(memory, t, float(t), t + 1)
+  batch = memory.sample(256, tf.random.Generator.from_seed(1))
+  starts = batch.time_step.observation.numpy()[:, 0].astype(int)
+  assert set(starts) == {7, 8, 9}
+  np.testing.assert_allclose(batch.next_time_step.reward.numpy(),
+                             starts + 0.5 * (starts + 1) + 0.25 * (starts + 2))
+  np.testing.assert_allclose(batch.next_time_step.observation.numpy()[:, 0],
+                             starts + 3)
