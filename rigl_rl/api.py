@@ -51,7 +51,7 @@ def train(root_dir: str, gin_files: Sequence[str],
   """
   gin.clear_config()
   try:
-    with cli.startup_output() as startup:  # TensorFlow's chatter, held.
+    with cli.startup() as startup:  # TensorFlow's chatter, held.
       cli.writable_dir('root_dir', root_dir)
       from rigl_rl import config  # pylint: disable=g-import-not-at-top
       runner = config.build_runner(root_dir, list(gin_files),
@@ -99,7 +99,7 @@ def evaluate(root_dir: str, sigmas: Sequence[float] = DEFAULT_SIGMAS,
   """
   cli.existing_dir('root_dir', root_dir,
                    'a run directory written by rigl-train')
-  with cli.startup_output():  # TensorFlow's chatter, held.
+  with cli.startup():  # TensorFlow's chatter, held.
     from rigl_rl.analysis import robustness  # pylint: disable=g-import-not-at-top
   out_dir = out_dir or os.path.join(root_dir, 'robustness')
   robustness.output_paths(out_dir)  # Refuse before the work, not after.

@@ -173,7 +173,7 @@ def held_stderr():
 
 
 @contextlib.contextmanager
-def startup_output():
+def startup():
   """Holds stderr while the block starts the library up.
 
   A ConfigError in the block propagates with the held output dropped: it
@@ -193,14 +193,3 @@ def startup_output():
     sys.stderr.write(output.text())
     raise
 
-
-@contextlib.contextmanager
-def startup():
-  """`startup_output`, a ConfigError ending the process with its one
-  `error:` line.
-
-  Yields:
-    A HeldOutput: what start-up wrote.
-  """
-  with user_errors(), startup_output() as output:
-    yield output
