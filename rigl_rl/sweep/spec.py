@@ -22,7 +22,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
-from rigl_rl import experiments
+from rigl_rl import experiments as experiments_lib
 from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
 
@@ -156,7 +156,7 @@ def load(path: str) -> Spec:
 
   Relative gin file paths start at the current directory, and name a shipped
   experiment where no such file exists, as in rigl-train
-  (`experiments.resolve`).
+  (`rigl_rl.experiments.resolve`).
 
   Raises:
     ConfigError: for a missing or malformed spec, an unknown key, a gin file
@@ -198,7 +198,7 @@ def load(path: str) -> Spec:
         not all(isinstance(gin_file, str) for gin_file in files)):
       _fail(path, f'gin_files {where} must be a non-empty list of paths')
     try:
-      files = [os.path.abspath(experiments.resolve(gin_file, where))
+      files = [os.path.abspath(experiments_lib.resolve(gin_file, where))
                for gin_file in files]
     except ConfigError as e:
       _fail(path, str(e))
