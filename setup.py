@@ -8,7 +8,15 @@ setuptools.setup(
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=setuptools.find_packages(include=['rigl_rl', 'rigl_rl.*']),
-    scripts=['bin/train', 'bin/evaluate', 'bin/sweep', 'bin/report'],
+    # The experiments, found by name (rigl_rl/experiments.py): rigl_rl/gin
+    # is the repository's gin/ (a link in the checkout, files in the wheel).
+    package_data={'rigl_rl': ['gin/*/*.gin', 'gin/*/common/*.gin']},
+    entry_points={'console_scripts': [
+        f'rigl-{name} = rigl_rl.bin:rigl_{name}'
+        for name in ('train', 'evaluate', 'sweep', 'report')]},
+    # Verified by installing: 3.11 is the stack's (DESIGN section 2). 3.12
+    # does not install: tf-agents 0.18 pins pygame 2.1.3, which has no
+    # 3.12 wheel and does not build without SDL2.
     python_requires='>=3.11,<3.12',
     # The set in ../shared/DESIGN.md section 2, verified to resolve and import together.
     install_requires=[

@@ -10,7 +10,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from typing import Callable
+from typing import Callable, List, Optional
 import warnings
 
 from absl import app
@@ -21,11 +21,23 @@ from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
 
 
-def define_root_dir(help_text: str) -> None:
-  """Defines the required --root_dir, a run directory."""
+def define_root_dir(help_text: str, unless: Optional[str] = None) -> None:
+  """Defines --root_dir, a run directory, required unless a flag is set.
+
+  Args:
+    help_text: the flag's help.
+    unless: a boolean flag, defined before, that makes --root_dir optional
+      when set (e.g. 'list', which lists instead of running).
+  """
   # Named for the binary, so that its --help lists the flag.
   flags.DEFINE_string('root_dir', None, help_text, module_name=sys.argv[0])
-  flags.mark_flag_as_required('root_dir')
+  if unless is None:
+    flags.mark_flag_as_required('root_dir')
+  else:
+    flags.register_multi_flags_validator(
+        ['root_dir', unless],
+        lambda values: values[unless] or values['root_dir'] is not None,
+        message=f'--root_dir must have a value (or pass --{unless})')
 
 
 def existing_dir(flag: str, path: str, what: str) -> None:
@@ -86,6 +98,24 @@ def quiet() -> None:
                           module='.*__autograph_generated_file')
 
 
+# The flags with which absl prints help and exits.
+_HELP_FLAGS = ('-?', '--help', '-help', '--helpshort', '-helpshort',
+               '--helpfull', '-helpfull')
+
+
+def _parse_flags(argv: List[str]) -> List[str]:
+  """absl's flag parsing, but help, which was asked for, exits with 0.
+
+  absl exits with 1 after printing help, as if it were an error.
+  """
+  try:
+    return app.parse_flags_with_usage(argv)
+  except SystemExit as e:
+    if e.code == 1 and any(arg in _HELP_FLAGS for arg in argv[1:]):
+      sys.exit(0)
+    raise
+
+
 def run(main: Callable[[], None]) -> None:
   """Parses the flags and runs `main`; positional arguments are an error."""
 
@@ -94,7 +124,7 @@ def run(main: Callable[[], None]) -> None:
       sys.exit(f'error: unexpected arguments {argv[1:]}')
     main()
 
-  app.run(main_of_argv)
+  app.run(main_of_argv, flags_parser=_parse_flags)
 
 
 @contextlib.contextmanager
@@ -146,9 +176,9 @@ def held_stderr():
 def startup():
   """Holds stderr while the block starts the library up.
 
-  A ConfigError in the block ends the process with its one `error:` line,
-  the held output dropped. Any other error is a bug: the held output is
-  replayed, then the error propagates with its traceback.
+  A ConfigError in the block propagates with the held output dropped: it
+  says what to fix. Any other error is a bug: the held output is replayed,
+  then the error propagates with its traceback.
 
   Yields:
     A HeldOutput: what start-up wrote, e.g. for the run's startup.log.
@@ -157,8 +187,9 @@ def startup():
   try:
     with held_stderr() as output:
       yield output
-  except ConfigError as e:
-    sys.exit(f'error: {one_line(e)}')
+  except ConfigError:
+    raise
   except Exception:  # pylint: disable=broad-except
     sys.stderr.write(output.text())
     raise
+

@@ -26,6 +26,7 @@ import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop
+from rigl_rl import experiments
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
@@ -202,7 +203,8 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
 
   Unknown names are errors, and so are a macro that `gin_bindings` set but
   no binding reads, and two of `gin_bindings` that give one key different
-  values: gin would ignore either silently. An include resolves next to the
+  values: gin would ignore either silently. A gin file is a path or a shipped
+  experiment's name (`experiments.resolve`); an include resolves next to the
   file that holds it (see `_include_path`). What gin held before stays;
   callers that want only these files clear gin first, or use `parsed`.
 
@@ -210,7 +212,8 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
   once the run is built: see `building`.
 
   Args:
-    gin_files: gin files, parsed in order.
+    gin_files: gin files (paths or shipped names such as
+      'dqn/cartpole_rigl.gin'), parsed in order.
     gin_bindings: gin bindings, parsed after the files.
 
   Raises:
@@ -219,11 +222,9 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
   """
   if not gin_files:
     raise ConfigError('no --gin_files given; e.g. '
-                      '--gin_files=gin/dqn/cartpole_rigl.gin')
+                      '--gin_files=dqn/cartpole_rigl.gin')
+  gin_files = [experiments.resolve(path) for path in gin_files]
   for path in gin_files:
-    if not os.path.isfile(path):
-      raise ConfigError(f'gin file {path!r} not found (relative paths start '
-                        f'at {os.getcwd()})')
     with open(path) as f:
       if not any(_STATEMENT.match(line) for line in f):
         raise ConfigError(f'gin file {path!r} binds nothing; give a run '

@@ -220,3 +220,9 @@ def atari_rigl_run(tmp_path_factory):
   return train_in_process(tmp_path_factory.mktemp('atari') / 'rigl', 'dqn',
                           'atari_nature_rigl.gin', 'rigl',
                           ATARI_SMOKE_BINDINGS)
+
+
+def pytest_configure(config):
+  config.addinivalue_line(
+      'markers', 'install: builds and installs the wheel into a venv '
+      '(about a minute); deselect with -m "not install"')

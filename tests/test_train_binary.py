@@ -183,3 +183,39 @@ def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_finishes(tmp_path,
   assert f'train step {stopped_at}.' in proc.stdout  # "Resumed ... at ..."
   with open(os.path.join(root, 'results.json')) as f:
     assert json.load(f)['finished'] is True
+
+
+@pytest.mark.parametrize('binary', ['train', 'evaluate', 'sweep', 'report'])
+def test_help_exits_0(binary):
+  proc = subprocess.run([os.path.join(conftest.REPO, 'bin', binary), '--help'],
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  # The binary's own docstring and flags, not only absl's.
+  assert f'rigl-{binary} --' in proc.stdout
+  assert '--root_dir' in proc.stdout or '--sweep_dir' in proc.stdout
+
+
+def test_list_needs_no_root_dir_and_names_every_run_config(tmp_path):
+  proc = subprocess.run([conftest.TRAIN, '--list'], capture_output=True,
+                        text=True, timeout=120, cwd=tmp_path)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = proc.stdout.splitlines()
+  listed = set()
+  for line in lines:
+    if line.endswith(':') and not line.startswith(' '):
+      agent = line[:-1]
+    elif line.startswith('  '):
+      env, *stems = line.split()
+      listed |= {f'{agent}/{env}_{stem}.gin' for stem in stems}
+  shipped = {os.path.relpath(path, conftest.GIN_DIR)
+             for path in glob.glob(os.path.join(conftest.GIN_DIR, '*', '*.gin'))}
+  assert listed == shipped
+  assert 'dqn/cartpole_reset.gin' in listed  # Spot checks of the parsing.
+  assert 'sac/halfcheetah_rigl.gin' in listed
+
+
+def test_no_root_dir_is_an_error():
+  proc = subprocess.run([conftest.TRAIN, '--gin_files=dqn/cartpole_rigl.gin'],
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 1
+  assert '--root_dir must have a value (or pass --list)' in proc.stderr

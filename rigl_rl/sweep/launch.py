@@ -1,8 +1,8 @@
-"""Running a sweep's runs as Ray tasks, each a `bin/train` process.
+"""Running a sweep's runs as Ray tasks, each a rigl-train process.
 
-Each task runs the train binary in a child process, so every run has its own
+Each task runs `python -m rigl_rl.bin.train` in a child process, so every run has its own
 TensorFlow and gin state and its output goes to `<run>/train.log`; a run that
-stops half-way resumes from its checkpoints the next time, as bin/train does.
+stops half-way resumes from its checkpoints the next time, as rigl-train does.
 """
 import json
 import logging
@@ -17,13 +17,13 @@ from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import spec as spec_lib
 from rigl_rl.training import run_dir
 
-TRAIN_BINARY = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-        __file__)))), 'bin', 'train')
+# rigl-train, as the installed package runs it: the Python of this driver,
+# whose environment every Ray worker (and so every node) must share.
+TRAIN_MODULE = 'rigl_rl.bin.train'
 STATUS_FILE = 'sweep_status.json'
 STOP_FILE = '.stop'  # Ctrl-C's stop level, read by the tasks.
 LOG_FILE = 'train.log'
-# bin/train's exit status after Ctrl-C, once its checkpoint is saved.
+# rigl-train's exit status after Ctrl-C, once its checkpoint is saved.
 INTERRUPTED = 130
 
 
@@ -59,8 +59,8 @@ def last_error(log_path: str) -> str:
 
 
 def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
-  """The bin/train command line of one run."""
-  command = [sys.executable, TRAIN_BINARY, f'--root_dir={root_dir}']
+  """The rigl-train command line of one run."""
+  command = [sys.executable, '-m', TRAIN_MODULE, f'--root_dir={root_dir}']
   command += [f'--gin_files={path}' for path in run.gin_files]
   command += [f'--gin_bindings={binding}' for binding in run.bindings]
   return command
@@ -83,21 +83,21 @@ def stop_level(stop_file: str) -> int:
 
 def train_process(command: Sequence[str], log_path: str, threads: int,
                   stop_file: str) -> Optional[int]:
-  """Runs bin/train to its end; the body of a sweep's Ray task.
+  """Runs rigl-train to its end; the body of a sweep's Ray task.
 
-  bin/train gets one SIGINT for each level the stop file rises to: at 1 it
+  rigl-train gets one SIGINT for each level the stop file rises to: at 1 it
   saves a checkpoint and exits, at 2 it exits at once. Interrupting the task
   itself counts as level 1. A file, not a Ray call: a task blocked in a Ray
   call lends its CPU to another task.
 
   Args:
-    command: the bin/train command line.
+    command: the rigl-train command line.
     log_path: where its output is appended.
     threads: TensorFlow intra- and inter-op threads.
     stop_file: the sweep's stop file, polled every second.
 
   Returns:
-    bin/train's exit status, or None if the sweep was stopping before the
+    rigl-train's exit status, or None if the sweep was stopping before the
     run started.
   """
   if stop_level(stop_file):
@@ -214,15 +214,11 @@ class Sweep:
       'interrupted'.
 
     Raises:
-      ConfigError: if bin/train is missing (a non-editable install), a run
-        dir was made with other bindings, the Ray cluster cannot be reached,
-        or it has fewer CPUs than a run needs.
+      ConfigError: if a run dir was made with other bindings, the Ray
+        cluster cannot be reached, or it has fewer CPUs than a run needs.
     """
     import ray  # pylint: disable=g-import-not-at-top
 
-    if not os.path.isfile(TRAIN_BINARY):
-      raise ConfigError(f'{TRAIN_BINARY} not found: sweeps run the '
-                        "repository's bin/train; install with pip install -e")
     self._check_recorded()
     # Left by a driver that died while stopping; this one holds the lock.
     if os.path.exists(os.path.join(self.sweep_dir, STOP_FILE)):
@@ -346,7 +342,7 @@ class Sweep:
       self.errors[run.name] = last_error(os.path.join(root, LOG_FILE))
 
   def _refresh_running(self, refs: Dict) -> None:
-    """A run counts as running once bin/train has claimed its directory."""
+    """A run counts as running once rigl-train has claimed its directory."""
     for run in refs.values():
       if self.states[run.name] == 'pending' and os.path.exists(
           os.path.join(self._root(run), run_dir.LOCK_FILE)):

@@ -22,6 +22,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import yaml
 
+from rigl_rl import experiments as experiments_lib
 from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
 
@@ -153,7 +154,9 @@ def _dense_base(path: str, gin_file: str) -> str:
 def load(path: str) -> Spec:
   """Reads and checks a sweep spec.
 
-  Relative gin file paths start at the current directory, as in bin/train.
+  Relative gin file paths start at the current directory, and name a shipped
+  experiment where no such file exists, as in rigl-train
+  (`rigl_rl.experiments.resolve`).
 
   Raises:
     ConfigError: for a missing or malformed spec, an unknown key, a gin file
@@ -191,12 +194,14 @@ def load(path: str) -> Spec:
       _fail(path, f'experiments[{index}] must be a mapping')
     _check_keys(path, where, experiment, EXPERIMENT_KEYS)
     files = experiment.get('gin_files')
-    if not isinstance(files, list) or not files:
+    if (not isinstance(files, list) or not files or
+        not all(isinstance(gin_file, str) for gin_file in files)):
       _fail(path, f'gin_files {where} must be a non-empty list of paths')
-    for gin_file in files:
-      if not isinstance(gin_file, str) or not os.path.isfile(gin_file):
-        _fail(path, f'gin file {gin_file!r} {where} not found (relative paths '
-              f'start at {os.getcwd()})')
+    try:
+      files = [os.path.abspath(experiments_lib.resolve(gin_file, where))
+               for gin_file in files]
+    except ConfigError as e:
+      _fail(path, str(e))
     grid = experiment.get('grid', {})
     if not isinstance(grid, dict):
       _fail(path, f'grid {where} must map gin names to lists of values')
@@ -214,7 +219,6 @@ def load(path: str) -> Spec:
     points = [tuple(zip(keys, (_gin_literal(path, v) for v in values)))
               for values in itertools.product(*(grid[k] for k in keys))]
     for gin_file in files:
-      gin_file = os.path.abspath(gin_file)
       for point in points:
         point_bindings = tuple(bindings) + tuple(f'{k} = {v}' for k, v in point)
         for seed in seeds:

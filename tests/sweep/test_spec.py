@@ -117,6 +117,15 @@ def test_relative_gin_paths_start_at_the_current_directory(tmp_path,
   assert spec.runs[0].gin_files == (gin_path('cartpole_dense.gin'),)
 
 
+def test_a_shipped_name_needs_no_local_file(tmp_path, monkeypatch):
+  path = _write(tmp_path, 'experiments:\n  - gin_files: [dqn/cartpole_dense.gin]')
+  monkeypatch.chdir(tmp_path)  # No dqn/ here: the shipped file.
+  spec = spec_lib.load(path)
+  (gin_file,) = spec.runs[0].gin_files
+  assert os.path.isabs(gin_file)
+  assert os.path.samefile(gin_file, gin_path('cartpole_dense.gin'))
+
+
 def test_committed_specs_parse():
   repo = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
   for name in ('classic_control.yaml', 'classic_control_cpu.yaml'):

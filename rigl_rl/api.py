@@ -1,0 +1,114 @@
+"""Training and evaluating from Python, as the binaries do.
+
+  import rigl_rl
+  results = rigl_rl.train('/tmp/runs/cp', ['dqn/cartpole_rigl.gin'],
+                          ['SPARSITY = 0.95'])
+
+Each call is a whole experiment with gin to itself: it clears gin's
+configuration before and after (the contract of these functions, unlike the
+library's, which never touches a configuration it did not parse), so calls
+can follow one another in one process. rigl-train and rigl-evaluate parse
+their flags and call these. TensorFlow loads on the first call, not on
+`import rigl_rl`.
+"""
+import json
+import os
+from typing import Callable, Dict, Optional, Sequence
+
+import gin
+
+from rigl_rl import cli
+from rigl_rl.errors import Interrupted
+
+# bin/evaluate's default noise levels, in pixel levels (0-255): section 8 of
+# Graesser et al. 2022 spans 0 to 30.
+DEFAULT_SIGMAS = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0)
+
+
+def train(root_dir: str, gin_files: Sequence[str],
+          bindings: Sequence[str] = ()) -> Dict[str, object]:
+  """Trains the run in `root_dir`, resuming it from its checkpoints.
+
+  Clears gin's configuration before and after: the run is exactly these
+  files and bindings, and the next call starts clean. As rigl-train, it
+  refuses a root_dir of another configuration and leaves a finished run as
+  it is.
+
+  Args:
+    root_dir: the run directory; train it again to resume.
+    gin_files: gin files, paths or shipped names such as
+      'dqn/cartpole_rigl.gin' (`rigl-train --list`), parsed in order.
+    bindings: gin bindings, e.g. 'SPARSITY = 0.95', parsed after the files.
+
+  Returns:
+    The run's results.json.
+
+  Raises:
+    ConfigError: for anything the user can fix, before any work where it
+      can be found then.
+    Interrupted: if SIGINT or SIGTERM stopped the run (its checkpoint is
+      saved).
+  """
+  gin.clear_config()
+  try:
+    with cli.startup() as startup:  # TensorFlow's chatter, held.
+      cli.writable_dir('root_dir', root_dir)
+      from rigl_rl import config  # pylint: disable=g-import-not-at-top
+      runner = config.build_runner(root_dir, list(gin_files),
+                                   list(bindings))  # Touches no disk.
+      runner.prepare()
+    runner.save_startup_log(startup.text())
+    status = runner.run()
+  finally:
+    gin.clear_config()
+  from rigl_rl.training import run_dir  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(root_dir, run_dir.RESULTS_FILE)) as f:
+    results = json.load(f)
+  if status == 'interrupted':
+    raise Interrupted(runner.interrupted, root_dir, results)
+  return results
+
+
+def evaluate(root_dir: str, sigmas: Sequence[float] = DEFAULT_SIGMAS,
+             episodes: int = 10, seed: int = 0,
+             out_dir: Optional[str] = None,
+             progress: Callable[[str], None] = print) -> Dict[str, object]:
+  """Evaluates a pixel run's latest checkpoint under Gaussian pixel noise.
+
+  Writes noise_robustness.json and noise_robustness.png to `out_dir`,
+  refusing, before the work, to overwrite either. Clears gin's
+  configuration before and after, as `train`.
+
+  Args:
+    root_dir: a run directory written by `train` (rigl-train).
+    sigmas: noise standard deviations, in pixel levels (0-255).
+    episodes: evaluation episodes per sigma.
+    seed: seeds the environment, noise and policy.
+    out_dir: where the files go; default <root_dir>/robustness.
+    progress: called with a line after each sigma, and with the files
+      written.
+
+  Returns:
+    What noise_robustness.json holds: the run, its checkpoint and, per
+    sigma, the mean, standard deviation and list of episode returns.
+
+  Raises:
+    ConfigError: for a directory without a run or checkpoint, bad sigmas or
+      episodes, a run whose observations are not pixels, or files that
+      exist.
+  """
+  cli.existing_dir('root_dir', root_dir,
+                   'a run directory written by rigl-train')
+  with cli.startup():  # TensorFlow's chatter, held.
+    from rigl_rl.analysis import robustness  # pylint: disable=g-import-not-at-top
+  out_dir = out_dir or os.path.join(root_dir, 'robustness')
+  robustness.output_paths(out_dir)  # Refuse before the work, not after.
+  gin.clear_config()
+  try:
+    results = robustness.evaluate(root_dir, list(sigmas), episodes, seed,
+                                  progress)
+  finally:
+    gin.clear_config()
+  paths = robustness.write(results, out_dir)
+  progress(f'Wrote {paths["json"]} and {paths["plot"]}')
+  return results

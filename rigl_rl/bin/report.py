@@ -1,0 +1,41 @@
+"""Writes tables and figures of every finished run under a sweep directory.
+
+  rigl-report --sweep_dir=/tmp/sweeps/cc            # -> /tmp/sweeps/cc/report
+  rigl-report --sweep_dir=/tmp/sweeps/cc --out_dir=docs/results/classic_control
+"""
+import os
+
+from absl import flags
+
+from rigl_rl import cli
+from rigl_rl.analysis import scores
+
+flags.DEFINE_string('sweep_dir', None, 'A sweep directory (or any directory '
+                    'holding run directories).')
+flags.DEFINE_string('out_dir', None, 'Where the report goes; default '
+                    '<sweep_dir>/report.')
+flags.DEFINE_enum('score', 'eval', list(scores.SCORES),
+                  'What a run scores: eval, its evaluations (final_score, as '
+                  '002 reports); training, its last iteration\'s training '
+                  'returns (final_training_score, Dopamine\'s score as 004 '
+                  'reports).')
+flags.DEFINE_integer('bootstrap_reps', 2000,
+                     'Bootstrap resamples per confidence interval.')
+flags.mark_flag_as_required('sweep_dir')
+FLAGS = flags.FLAGS
+
+
+def main():
+  cli.quiet()
+  with cli.user_errors():
+    cli.existing_dir('sweep_dir', FLAGS.sweep_dir,
+                     'a directory holding run directories')
+    from rigl_rl.analysis import report_writer  # pylint: disable=g-import-not-at-top
+    out_dir = FLAGS.out_dir or os.path.join(FLAGS.sweep_dir, 'report')
+    index = report_writer.write(FLAGS.sweep_dir, out_dir, FLAGS.bootstrap_reps,
+                                score=FLAGS.score)
+  print(f'Wrote {index}')
+
+
+if __name__ == '__main__':
+  cli.run(main)

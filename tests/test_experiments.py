@@ -1,0 +1,55 @@
+"""The shipped experiments: found by name, a local file first, and listed."""
+import os
+
+import pytest
+
+from rigl_rl import experiments
+from rigl_rl.errors import ConfigError
+from tests import conftest
+
+
+def test_a_shipped_name_resolves_to_its_file(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)  # No local dqn/ here.
+  path = experiments.resolve('dqn/cartpole_rigl.gin')
+  assert os.path.samefile(path, conftest.gin_path('cartpole_rigl.gin'))
+  assert os.path.isabs(path)
+
+
+def test_a_local_file_wins_over_a_shipped_one(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  (tmp_path / 'dqn').mkdir()
+  (tmp_path / 'dqn' / 'cartpole_rigl.gin').write_text('SEED = 1\n')
+  assert experiments.resolve('dqn/cartpole_rigl.gin') == 'dqn/cartpole_rigl.gin'
+  absolute = str(tmp_path / 'dqn' / 'cartpole_rigl.gin')
+  assert experiments.resolve(absolute) == absolute
+
+
+def test_an_absolute_path_is_never_a_shipped_name(tmp_path):
+  with pytest.raises(ConfigError, match='not found'):
+    experiments.resolve(os.path.join(str(tmp_path), 'nope.gin'))
+
+
+def test_the_repository_path_run_elsewhere_names_the_shipped_one(
+    tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  with pytest.raises(ConfigError) as error:
+    experiments.resolve('gin/dqn/cartpole_rigl.gin', 'in experiments[0]')
+  message = str(error.value)
+  assert message.startswith(
+      "gin file 'gin/dqn/cartpole_rigl.gin' in experiments[0] not found")
+  assert message.endswith('name the shipped one dqn/cartpole_rigl.gin')
+  with pytest.raises(ConfigError, match='rigl-train --list'):
+    experiments.resolve('dqn/cartpole_nope.gin')
+
+
+def test_shipped_groups_by_agent_and_environment():
+  shipped = experiments.shipped()
+  assert list(shipped) == ['dqn', 'ppo', 'sac']
+  # In methods.GIN_STEMS order; the baselines only on DQN CartPole.
+  assert shipped['dqn']['cartpole'] == [
+      'dense', 'prune', 'static', 'set', 'rigl', 'lottery', 'reset', 'redo',
+      'weight_decay']
+  assert shipped['dqn']['minatar_space_invaders'] == [
+      'dense', 'prune', 'static', 'set', 'rigl']
+  assert 'cartpole' in shipped['ppo'] and 'cartpole' not in shipped['sac']
+  assert 'common' not in shipped['dqn']
