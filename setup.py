@@ -7,6 +7,8 @@ setuptools.setup(
     description='Sparse training (pruning, static, SET, RigL) for TF-Agents DQN, SAC and PPO.',
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
+    license='Apache-2.0',
+    license_files=['LICENSE'],
     packages=setuptools.find_packages(include=['rigl_rl', 'rigl_rl.*']),
     # The experiments, found by name (rigl_rl/experiments.py): rigl_rl/gin
     # is the repository's gin/ (a link in the checkout, files in the wheel).
@@ -47,6 +49,12 @@ setuptools.setup(
         # a pandas helper whose signature pandas 3 changed.
         'report': ['rliable>=1.2,<1.3', 'arch>=7,<8', 'pandas>=2.2,<3',
                    'matplotlib>=3.8'],
-        'test': ['pytest>=8', 'rigl_rl[sweep,report]'],
+        # bin/evaluate --video_episodes: gymnasium's RecordVideo writes MP4s
+        # with moviepy.
+        'video': ['moviepy>=2,<3'],
+        # Runner.extra_hooks = [@Tracking()]: mirrors TensorBoard scalars.
+        'mlflow': ['mlflow-skinny>=2.10'],
+        'wandb': ['wandb>=0.16'],
+        'test': ['pytest>=8', 'rigl_rl[sweep,report,video,mlflow,wandb]'],
     },
 )

@@ -69,15 +69,61 @@ def train(root_dir: str, gin_files: Sequence[str],
   return results
 
 
-def evaluate(root_dir: str, sigmas: Sequence[float] = DEFAULT_SIGMAS,
-             episodes: int = 10, seed: int = 0,
-             out_dir: Optional[str] = None,
+def evaluate(root_dir: str, episodes: int = 10, seed: int = 0,
+             out_dir: Optional[str] = None, video_episodes: int = 0,
              progress: Callable[[str], None] = print) -> Dict[str, object]:
+  """Evaluates a run's latest checkpoint as it is, on any environment.
+
+  Writes evaluation.json (and videos/ of the first `video_episodes`
+  episodes) to `out_dir`, refusing, before the work, to overwrite either.
+  Clears gin's configuration before and after, as `train`.
+
+  Args:
+    root_dir: a run directory written by `train` (rigl-train).
+    episodes: evaluation episodes.
+    seed: seeds the environment and the policy's draws.
+    out_dir: where the files go; default <root_dir>/evaluation.
+    video_episodes: episodes to record as MP4 files (needs
+      `pip install "rigl_rl[video]"`; MinAtar cannot record).
+    progress: called with a line when done, and with the file written.
+
+  Returns:
+    What evaluation.json holds: the run, its checkpoint, the mean, standard
+    deviation and list of the episode returns, and the videos written.
+
+  Raises:
+    ConfigError: for a directory without a run or checkpoint, bad episode
+      counts, videos of an environment that cannot record them, or files
+      that exist.
+  """
+  cli.existing_dir('root_dir', root_dir,
+                   'a run directory written by rigl-train')
+  with cli.startup():  # TensorFlow's chatter, held.
+    from rigl_rl.analysis import evaluation  # pylint: disable=g-import-not-at-top
+  out_dir = out_dir or os.path.join(root_dir, 'evaluation')
+  paths = evaluation.output_paths(out_dir)  # Refuse before the work.
+  gin.clear_config()
+  try:
+    results = evaluation.evaluate(root_dir, episodes, seed, paths['videos'],
+                                  video_episodes, progress)
+  finally:
+    gin.clear_config()
+  progress(f'Wrote {evaluation.write(results, out_dir)}')
+  return results
+
+
+def noise_robustness(root_dir: str,
+                     sigmas: Sequence[float] = DEFAULT_SIGMAS,
+                     episodes: int = 10, seed: int = 0,
+                     out_dir: Optional[str] = None,
+                     progress: Callable[[str], None] = print
+                     ) -> Dict[str, object]:
   """Evaluates a pixel run's latest checkpoint under Gaussian pixel noise.
 
   Writes noise_robustness.json and noise_robustness.png to `out_dir`,
   refusing, before the work, to overwrite either. Clears gin's
-  configuration before and after, as `train`.
+  configuration before and after, as `train` (section 8 of Graesser et al.
+  2022).
 
   Args:
     root_dir: a run directory written by `train` (rigl-train).

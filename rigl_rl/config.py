@@ -26,6 +26,7 @@ import rigl_rl.baselines  # pylint: disable=unused-import
 import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop
+import rigl_rl.training.tracking  # pylint: disable=unused-import
 from rigl_rl import experiments
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError

@@ -26,6 +26,9 @@ MATCHED = 'dense (matched)'
 METHOD_ORDER = ((methods.DENSE, MATCHED) + methods.DENSE_BASELINES +
                 methods.SPARSE + (methods.LOTTERY,))
 CONFIDENCE = 0.95
+# Fewer seeds than this and a bootstrap CI says little: with one seed it is
+# the score itself, and a handful of seeds cannot show the spread.
+FEW_SEEDS = 5
 
 
 @dataclasses.dataclass
@@ -345,6 +348,22 @@ def aggregates(results: Sequence[Result], reps: int) -> Tuple[
         mean=interval(matrix, metrics.aggregate_mean, reps),
         variant=variant))
   return table, how, notes
+
+
+def few_seeds(table: Sequence) -> List[str]:
+  """Names of the rows (Row or Aggregate) with fewer than FEW_SEEDS seeds,
+  e.g. 'dqn CartPole-v1 rigl 90% (1 seed)'."""
+  names = []
+  for row in table:
+    if row.seeds < FEW_SEEDS:
+      where = row.env if isinstance(row, Row) else row.suite
+      seeds = f'{row.seeds} seed' + ('s' if row.seeds != 1 else '')
+      if isinstance(row, Aggregate):
+        seeds += ' per environment'
+      names.append(f'{row.agent} {where} '
+                   f'{group_label(row.method, row.sparsity, row.variant)} '
+                   f'({seeds})')
+  return names
 
 
 def _ci_text(estimate: Estimate) -> str:

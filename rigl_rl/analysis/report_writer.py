@@ -1,11 +1,15 @@
-"""Writes a sweep's report: markdown and CSV tables, PNG figures, index.md."""
+"""Writes a sweep's report: markdown and CSV tables, PNG figures, index.md,
+and a record of what it was made from."""
 import os
-from typing import Callable, List, Sequence
+import shutil
+from typing import Callable, Dict, List, Sequence
 
 from rigl_rl.analysis import plots
+from rigl_rl.analysis import provenance
 from rigl_rl.analysis import report
 from rigl_rl.analysis import scores as scores_lib
 from rigl_rl.errors import ConfigError
+from rigl_rl.training import run_dir
 
 INDEX = 'index.md'
 # plots.write_all's sections, as index.md counts them.
@@ -15,6 +19,7 @@ PLOT_NAMES = {'params': 'return-vs-parameters', 'iqm': 'IQM-bar',
 # Marks a directory as a report's and lists its files, which the next report
 # replaces.
 MARKER = '.rigl_rl_report'
+PROVENANCE = 'provenance.json'
 
 
 def _previous_files(out_dir: str) -> List[str]:
@@ -45,6 +50,60 @@ def _images(names: Sequence[str]) -> List[str]:
   return [f'![{name}]({name})\n' for name in names]
 
 
+def _few_seeds_note(names: Sequence[str], what: str) -> List[str]:
+  """index.md's warning beside a table, if some of its `what` have few
+  seeds."""
+  if not names:
+    return []
+  return [f'**Few seeds:** {len(names)} {what} have fewer than '
+          f'{report.FEW_SEEDS} seeds, so their confidence intervals mean '
+          'little (with one seed the interval is the score itself): '
+          + '; '.join(names) + '.\n']
+
+
+def _provenance(sweep_dir: str, out_dir: str) -> Dict[str, object]:
+  """What the report was made from; copies the sweep's spec into out_dir.
+
+  Returns:
+    The record for provenance.json: the sweep dir, its spec's copy (None if
+    the sweep dir holds none, e.g. runs of bin/train) and earlier specs, the
+    code's git commit and the package versions.
+  """
+  spec = os.path.join(sweep_dir, run_dir.SWEEP_SPEC_FILE)
+  stem, ext = os.path.splitext(run_dir.SWEEP_SPEC_FILE)
+  earlier = sorted(name for name in os.listdir(sweep_dir)
+                   if name.startswith(stem + '.') and name.endswith(ext)
+                   and name != run_dir.SWEEP_SPEC_FILE)
+  if os.path.isfile(spec):
+    shutil.copyfile(spec, os.path.join(out_dir, run_dir.SWEEP_SPEC_FILE))
+  return {
+      'sweep_dir': os.path.abspath(sweep_dir),
+      'sweep_spec': (run_dir.SWEEP_SPEC_FILE if os.path.isfile(spec)
+                     else None),
+      'earlier_sweep_specs': earlier,
+      'code': provenance.git_commit(),
+      'versions': provenance.versions(),
+  }
+
+
+def _provenance_lines(record: Dict[str, object]) -> List[str]:
+  """index.md's "Made from" section."""
+  spec = record['sweep_spec']
+  items = [f'- sweep spec: [{spec}]({spec}), the copy bin/sweep kept' if spec
+           else '- sweep spec: none in the sweep dir (runs not made by '
+           'bin/sweep)']
+  if record['earlier_sweep_specs']:
+    items.append('- earlier specs of this sweep dir: ' + ', '.join(
+        f'`{name}`' for name in record['earlier_sweep_specs']))
+  items.append('- code: git commit '
+               f'{provenance.describe_commit(record["code"])} (the rigl_rl '
+               'that wrote this report)')
+  items.append('- versions: ' + ', '.join(
+      f'{name} {version}' for name, version in record['versions'].items()))
+  return ['## Made from\n', '\n'.join(items) + '\n',
+          f'[{PROVENANCE}]({PROVENANCE})\n']
+
+
 def write(sweep_dir: str, out_dir: str, reps: int = 2000,
           progress: Callable[[str], None] = print,
           score: str = 'eval') -> str:
@@ -57,7 +116,8 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
     sweep_dir: a sweep directory (or any tree of run directories).
     out_dir: where the report goes; made if missing.
     reps: bootstrap resamples per confidence interval.
-    progress: called with a line for each run left out as unreadable.
+    progress: called with a line for each run left out as unreadable, and
+      one if some groups have fewer than `report.FEW_SEEDS` seeds.
     score: a key of `scores.SCORES`: what a run's final score is.
 
   Returns:
@@ -91,6 +151,14 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
     _write(out_dir, name, text)
   images, diagnostics_notes = plots.write_all(results, rows, aggregates,
                                               out_dir, reps)
+  few = report.few_seeds(rows)
+  if few:
+    fewest = min(row.seeds for row in rows)
+    progress(f'warning: {len(few)} of {len(rows)} groups have fewer than '
+             f'{report.FEW_SEEDS} seeds (fewest {fewest}); their confidence '
+             'intervals mean little (see index.md)')
+  record = _provenance(sweep_dir, out_dir)
+  run_dir.write_json(os.path.join(out_dir, PROVENANCE), record)
 
   lines = [
       '# Sparse training report\n',
@@ -114,10 +182,12 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
           f'{agent} {env}: {text}' for (agent, env), text in sorted(how.items()))
                            or 'none possible (see Left out)') + '.\n',
       tables['aggregates.md'],
+      *_few_seeds_note(report.few_seeds(aggregates), 'aggregates'),
       '[aggregates.csv](aggregates.csv)\n',
   ]
   lines += _images(images['iqm'])
   lines += ['## Per environment\n', tables['scores.md'],
+            *_few_seeds_note(few, 'groups'),
             '[scores.csv](scores.csv)\n',
             '### Final return vs active parameters\n']
   lines += _images(images['params'])
@@ -137,8 +207,10 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
               for path in unfinished]
     lines += [f'- unreadable: `{os.path.relpath(path, sweep_dir)}` ({reason})\n'
               for path, reason in unreadable]
+  lines += _provenance_lines(record)
   _write(out_dir, INDEX, '\n'.join(lines))
-  written = list(tables) + [INDEX] + [
+  written = list(tables) + [INDEX, PROVENANCE] + (
+      [record['sweep_spec']] if record['sweep_spec'] else []) + [
       name for names in images.values() for name in names]
   for name in set(previous) - set(written):  # e.g. a sparsity no longer run
     if os.path.exists(os.path.join(out_dir, name)):

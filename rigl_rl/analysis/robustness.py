@@ -7,34 +7,15 @@ from typing import Callable, Dict, Sequence
 
 import tensorflow as tf
 
-from rigl_rl import config
+from rigl_rl.analysis import evaluation
 from rigl_rl.analysis import plots
 from rigl_rl.envs import factory
-from rigl_rl.envs import in_graph
 from rigl_rl.envs import noise
 from rigl_rl.errors import ConfigError
-from rigl_rl.training import checkpoints
-from rigl_rl.training import loop
 from rigl_rl.training import run_dir
 
 RESULTS_FILE = 'noise_robustness.json'
 PLOT_FILE = 'noise_robustness.png'
-
-
-def _checkpoints(root_dir: str) -> str:
-  """The run's checkpoints directory.
-
-  Raises:
-    ConfigError: if `root_dir` holds no run or no checkpoint yet.
-  """
-  if not os.path.isfile(os.path.join(root_dir, run_dir.CONFIG_FILE)):
-    raise ConfigError(f'{root_dir} holds no run ({run_dir.CONFIG_FILE} is '
-                      'missing); pass the --root_dir a bin/train run wrote')
-  directory = os.path.join(root_dir, 'checkpoints')
-  if not checkpoints.CheckpointStore(directory, None).numbers():
-    raise ConfigError(f'{root_dir} has no checkpoint yet; let bin/train run '
-                      'to its first checkpoint (CHECKPOINT_INTERVAL)')
-  return directory
 
 
 def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
@@ -62,20 +43,11 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
       episodes, or a run whose observations are not pixels.
     RuntimeError: if gin already holds a configuration.
   """
-  if episodes < 1:
-    raise ConfigError(f'--episodes must be >= 1, got {episodes}')
+  evaluation.check_episodes(episodes)
   if not sigmas or min(sigmas) < 0:
     raise ConfigError(f'--sigmas must be non-negative numbers, got {sigmas}')
-  directory = _checkpoints(root_dir)
-  with config.parsed([os.path.join(root_dir, run_dir.CONFIG_FILE)], []):
-    env_spec, bundle = config.configured_agent(seed)
-  checkpoint = tf.train.Checkpoint(agent=bundle.agent)
-  # The newest readable checkpoint; the run directory is left as it is.
-  path = checkpoints.CheckpointStore(directory, checkpoint).restore_latest(
-      lambda path: checkpoint.restore(path).assert_existing_objects_matched(
-      ).expect_partial(), repair=False)
+  env_spec, bundle, path = evaluation.restore(root_dir, seed)
   rng = tf.random.Generator.from_seed(seed)
-  evaluate_fn = tf.function(loop.evaluate_episodes)
   rows = []
   for sigma in sigmas:
     start = time.time()
@@ -84,9 +56,7 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
           factory.make_py_environment(env_spec, seed), sigma, seed)
     except ValueError as e:
       raise ConfigError(f'{factory.spec_name(env_spec)}: {e}') from e
-    returns = evaluate_fn(in_graph.InGraphEnvironment(env),
-                          bundle.eval_action, tf.constant(episodes),
-                          rng).numpy()
+    returns = evaluation.episode_returns(env, bundle, episodes, rng)
     rows.append({'sigma': float(sigma), 'mean_return': float(returns.mean()),
                  'std_return': float(returns.std()),
                  'returns': [float(r) for r in returns]})

@@ -16,6 +16,7 @@ from rigl_rl.envs import in_graph
 from rigl_rl.envs import names
 from rigl_rl.envs import pixels
 from rigl_rl.envs import time_steps
+from rigl_rl.envs import video as video_lib
 from rigl_rl.errors import ConfigError
 
 
@@ -86,28 +87,44 @@ def spec_name(spec: Spec) -> str:
   return spec.name if isinstance(spec, pixels.Game) else spec
 
 
-def make_py_environment(spec: Spec,
-                        seed: int) -> py_environment.PyEnvironment:
+def make_py_environment(spec: Spec, seed: int, video: Optional[video_lib.Video] = None
+                        ) -> py_environment.PyEnvironment:
   """Builds the environment named by `spec`, seeded with `seed`.
 
+  Args:
+    spec: an environment name or a configured game.
+    seed: seeds the environment.
+    video: records its first episodes (gymnasium envs and Atari).
+
   Raises:
-    ConfigError: if `spec` names no supported environment.
+    ConfigError: if `spec` names no supported environment, or `video` is
+      asked of one that cannot record (MinAtar).
   """
+  if isinstance(spec, str) and spec in names.GYMNASIUM:
+    env = gym.make(spec, render_mode='rgb_array' if video else None)
+    return GymnasiumEnvironment(video_lib.recorded(env, video), seed)
+  if isinstance(spec, str):
+    spec = _game(spec)
   if isinstance(spec, pixels.Game):
-    return spec.make(seed)
-  if not isinstance(spec, str):
-    raise ConfigError(
-        f'an environment is a name such as {names.GYMNASIUM[0]!r} or a game '
-        f'such as @atari(), got {spec!r}; fix Runner.env_name')
-  if spec in names.GYMNASIUM:
-    return GymnasiumEnvironment(gym.make(spec), seed)
+    return spec.make(seed, video)
+  raise ConfigError(
+      f'an environment is a name such as {names.GYMNASIUM[0]!r} or a game '
+      f'such as @atari(), got {spec!r}; fix Runner.env_name')
+
+
+def _game(spec: str) -> pixels.Game:
+  """The pixel game a spec string such as 'atari:Pong' names.
+
+  Raises:
+    ConfigError: if it names none.
+  """
   suite, _, game = spec.partition(':')
   if suite not in _SUITES:
     raise ConfigError(
         f'unknown environment {spec!r}; supported: '
         f'{", ".join(names.GYMNASIUM)}, and '
         f'{", ".join(names.pixel_spec(s, "<game>") for s in _SUITES)}')
-  return _SUITES[suite](game).make(seed)
+  return _SUITES[suite](game)
 
 
 def make_environment(spec: Spec, seed: int) -> in_graph.InGraphEnvironment:

@@ -15,6 +15,7 @@ from tf_agents.specs import array_spec
 
 from rigl_rl.envs import names
 from rigl_rl.envs import time_steps
+from rigl_rl.envs import video as video_lib
 from rigl_rl.errors import ConfigError
 
 
@@ -76,21 +77,27 @@ class AtariEnvironment(_DiscreteUint8Environment):
   def __init__(self, game: str, seed: int, sticky_action_probability: float,
                frame_skip: int, screen_size: int, stack_size: int,
                max_episode_steps: int, full_action_space: bool,
-               terminal_on_life_loss: bool):
+               terminal_on_life_loss: bool,
+               video: Optional[video_lib.Video] = None):
     import ale_py  # pylint: disable=g-import-not-at-top
     gym.register_envs(ale_py)
     try:
       env = gym.make(f'ALE/{game}-v5', frameskip=1,
                      repeat_action_probability=sticky_action_probability,
                      full_action_space=full_action_space,
-                     max_num_frames_per_episode=None)
+                     max_num_frames_per_episode=None,
+                     render_mode='rgb_array' if video else None)
     except gym.error.Error as e:
       raise ConfigError(f'unknown Atari game {game!r} ({e}); the paper\'s '
                         f'games are {", ".join(names.ATARI_GAMES)}') from e
     env = gym.wrappers.AtariPreprocessing(
         env, noop_max=0, frame_skip=frame_skip, screen_size=screen_size,
         terminal_on_life_loss=terminal_on_life_loss, grayscale_obs=True)
-    self._env = gym.wrappers.TimeLimit(env, max_episode_steps)
+    # Outermost, so a video has one frame per agent step: the ALE's 60
+    # frames a second, skipped.
+    self._env = video_lib.recorded(
+        gym.wrappers.TimeLimit(env, max_episode_steps), video,
+        fps=max(1, round(60 / frame_skip)))
     self._seed: Optional[int] = seed
     self._stack = np.zeros((screen_size, screen_size, stack_size), np.uint8)
     super().__init__(self._stack.shape, 255, env.action_space.n)
@@ -119,7 +126,13 @@ class Game:
 
   name: str
 
-  def make(self, seed: int) -> py_environment.PyEnvironment:
+  def make(self, seed: int, video: Optional[video_lib.Video] = None
+           ) -> py_environment.PyEnvironment:
+    """The game's environment, seeded; `video` records its first episodes.
+
+    Raises:
+      ConfigError: if the suite cannot record `video`.
+    """
     raise NotImplementedError
 
 
@@ -151,7 +164,13 @@ class MinAtar(Game):
     self._settings = (game, sticky_action_probability, difficulty_ramping,
                       minimal_action_set)
 
-  def make(self, seed: int) -> MinAtarEnvironment:
+  def make(self, seed: int, video: Optional[video_lib.Video] = None
+           ) -> MinAtarEnvironment:
+    if video is not None:
+      raise ConfigError(
+          'MinAtar cannot record videos here: its environment renders to a '
+          'matplotlib window, not to frames; evaluate without '
+          '--video_episodes')
     return MinAtarEnvironment(self._settings[0], seed, *self._settings[1:])
 
 
@@ -191,5 +210,6 @@ class Atari(Game):
                       stack_size, max_episode_steps, full_action_space,
                       terminal_on_life_loss)
 
-  def make(self, seed: int) -> AtariEnvironment:
-    return AtariEnvironment(self._game, seed, *self._settings)
+  def make(self, seed: int, video: Optional[video_lib.Video] = None
+           ) -> AtariEnvironment:
+    return AtariEnvironment(self._game, seed, *self._settings, video=video)

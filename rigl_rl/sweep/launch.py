@@ -66,6 +66,31 @@ def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
   return command
 
 
+def record_spec(sweep_dir: str, spec_path: str) -> str:
+  """Copies the spec file into the sweep dir, for reports to cite.
+
+  A relaunch with the same text leaves the copy as it is; one with other
+  text (e.g. more seeds) keeps the earlier copy as sweep_spec.<n>.yaml.
+
+  Returns:
+    The copy's path.
+  """
+  with open(spec_path) as f:
+    text = f.read()
+  path = os.path.join(sweep_dir, run_dir.SWEEP_SPEC_FILE)
+  if os.path.exists(path):
+    with open(path) as f:
+      if f.read() == text:
+        return path
+    stem, ext = os.path.splitext(path)
+    number = 1
+    while os.path.exists(f'{stem}.{number}{ext}'):
+      number += 1
+    os.rename(path, f'{stem}.{number}{ext}')
+  run_dir.write_atomic(path, text)
+  return path
+
+
 # Seconds between a task's looks at the sweep's stop file.
 _POLL_SECONDS = 1.0
 # Seconds between the driver's looks at which runs have started.
@@ -130,7 +155,8 @@ class Sweep:
 
   def __init__(self, sweep_dir: str, runs: Sequence[spec_lib.Run],
                cpus_per_run: float, ray_address: Optional[str] = None,
-               progress_interval: float = 60.0, out=sys.stdout):
+               progress_interval: float = 60.0, out=sys.stdout,
+               spec_path: Optional[str] = None):
     """Prepares the sweep directory.
 
     Args:
@@ -141,6 +167,8 @@ class Sweep:
         starts a local Ray with this machine's cores.
       progress_interval: seconds between progress lines while runs go on.
       out: where progress lines go.
+      spec_path: the spec file the runs come from; copied into the sweep
+        dir (`record_spec`) once the runs are checked against it.
     """
     self.sweep_dir = sweep_dir
     self.runs = list(runs)
@@ -148,6 +176,7 @@ class Sweep:
     self.ray_address = ray_address
     self.progress_interval = progress_interval
     self.out = out
+    self.spec_path = spec_path
     # Run name -> one of STATES; why each failed run failed.
     self.states: Dict[str, str] = {}
     self.errors: Dict[str, str] = {}
@@ -220,6 +249,8 @@ class Sweep:
     import ray  # pylint: disable=g-import-not-at-top
 
     self._check_recorded()
+    if self.spec_path:
+      record_spec(self.sweep_dir, self.spec_path)
     # Left by a driver that died while stopping; this one holds the lock.
     if os.path.exists(os.path.join(self.sweep_dir, STOP_FILE)):
       os.remove(os.path.join(self.sweep_dir, STOP_FILE))

@@ -13,6 +13,9 @@ RESULTS_FILE = 'results.json'
 LOCK_FILE = '.lock'
 # How bin/sweep made a run: its gin files, bindings and labels.
 SWEEP_RUN_FILE = 'sweep_run.json'
+# The spec bin/sweep ran, copied into the sweep dir; an earlier, different one
+# is kept as sweep_spec.<n>.yaml.
+SWEEP_SPEC_FILE = 'sweep_spec.yaml'
 # The online networks as they start and as they finish (lottery tickets).
 NETWORKS_DIR = 'networks'
 INITIAL_NETWORKS = os.path.join(NETWORKS_DIR, 'initial')

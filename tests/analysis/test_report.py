@@ -181,7 +181,9 @@ def test_the_training_score_ranks_by_the_last_iterations_returns(tmp_path):
   with open(index) as f:
     assert scores.SCORES['training'].description in f.read()
   assert lines == [f"skipped {root / 'old'}: unreadable "
-                   "(missing 'final_training_score')"]
+                   "(missing 'final_training_score')",
+                   'warning: 1 of 1 groups have fewer than 5 seeds (fewest '
+                   '2); their confidence intervals mean little (see index.md)']
 
 
 def test_intervals_are_reproducible():
@@ -214,7 +216,11 @@ def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
        '--bootstrap_reps=200'],
       capture_output=True, text=True, timeout=300)
   assert process.returncode == 0, process.stderr
-  assert process.stdout.strip() == f'Wrote {out_dir}/index.md'
+  # Four seeds a group: one line warns that the CIs mean little.
+  assert process.stdout.strip().splitlines() == [
+      'warning: 5 of 5 groups have fewer than 5 seeds (fewest 4); their '
+      'confidence intervals mean little (see index.md)',
+      f'Wrote {out_dir}/index.md']
   with open(os.path.join(out_dir, 'index.md')) as f:
     index = f.read()
   links = re.findall(r'\]\(([^)]+)\)', index)
@@ -261,6 +267,69 @@ def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
   assert (other / 'notes.txt').read_text() == 'mine'
 
 
+def test_few_seeds_warning_and_what_the_report_was_made_from(tmp_path):
+  root = tmp_path / 'sweep'
+  for seed in range(5):  # Enough seeds: no warning.
+    _write_run(str(root / f'dense_{seed}'), 'CartPole-v1', 'dense', 0.0, seed,
+               100.0 + seed)
+  _write_run(str(root / 'rigl_0'), 'CartPole-v1', 'rigl', 0.9, 0, 212.6)
+  spec = 'seeds: [0, 1, 2, 3, 4]\nexperiments: []\n'
+  (root / 'sweep_spec.yaml').write_text(spec)
+  (root / 'sweep_spec.1.yaml').write_text('seeds: [0]\n')
+  lines = []
+  out_dir = tmp_path / 'out'
+  index = report_writer.write(str(root), str(out_dir), 50,
+                              progress=lines.append)
+  assert lines == ['warning: 1 of 2 groups have fewer than 5 seeds (fewest '
+                   '1); their confidence intervals mean little (see '
+                   'index.md)']
+  text = open(index).read()
+  # One seed: the "interval" is the score itself, and the note says so
+  # right below the table.
+  assert '| 212.6 [212.6, 212.6] |' in text
+  table_end = text.index('[scores.csv](scores.csv)')
+  note = text.index('**Few seeds:** 1 groups have fewer than 5 seeds')
+  assert text.index('| dqn | CartPole-v1 | rigl |') < note < table_end
+  assert 'dqn CartPole-v1 rigl 90% (1 seed).' in text
+  assert 'dense (5 seeds)' not in text
+  # The aggregate over the one environment has 1 seed per environment too.
+  assert 'dqn classic_control rigl 90% (1 seed per environment)' in text
+  # What it was made from.
+  assert (out_dir / 'sweep_spec.yaml').read_text() == spec
+  record = json.loads((out_dir / report_writer.PROVENANCE).read_text())
+  assert record['sweep_spec'] == 'sweep_spec.yaml'
+  assert record['earlier_sweep_specs'] == ['sweep_spec.1.yaml']
+  assert re.fullmatch('[0-9a-f]{40}', record['code']['commit'])
+  assert set(record['versions']) == {
+      'rigl_rl', 'tensorflow', 'tf-agents', 'tfmot', 'gin-config',
+      'gymnasium', 'rliable', 'python'}
+  assert record['versions']['python'] == '.'.join(
+      str(n) for n in sys.version_info[:3])
+  assert record['versions']['rliable'] == '1.2.0'
+  assert '## Made from' in text and '[sweep_spec.yaml](sweep_spec.yaml)' in text
+  assert f'git commit {record["code"]["commit"]}' in text
+  assert '`sweep_spec.1.yaml`' in text
+
+
+def test_provenance_without_git_or_spec(tmp_path, monkeypatch):
+  from rigl_rl.analysis import provenance  # pylint: disable=g-import-not-at-top
+  # Code outside a git checkout (an installed wheel, say) ...
+  monkeypatch.setattr(provenance, '_CODE_DIR', str(tmp_path))
+  assert provenance.git_commit() == {'commit': 'unknown',
+                                     'uncommitted_changes': None}
+  # ... or no git at all: unknown, never a failure.
+  monkeypatch.setenv('PATH', str(tmp_path))
+  assert provenance.git_commit()['commit'] == 'unknown'
+  _write_run(str(tmp_path / 'sweep' / 'r'), 'CartPole-v1', 'dense', 0.0, 0,
+             1.0)
+  index = report_writer.write(str(tmp_path / 'sweep'), str(tmp_path / 'out'),
+                              10, progress=lambda line: None)
+  text = open(index).read()
+  assert 'git commit unknown' in text
+  assert 'sweep spec: none in the sweep dir' in text
+  assert not (tmp_path / 'out' / 'sweep_spec.yaml').exists()
+
+
 def test_nothing_finished_is_an_error(tmp_path):
   _write_run(str(tmp_path / 's' / 'r'), 'CartPole-v1', 'rigl', 0.9, 0, 1.0,
              finished=False)
@@ -288,7 +357,7 @@ def test_unreadable_runs_are_listed_and_left_out(sweep_dir, tmp_path):
   lines = []
   index = report_writer.write(sweep_dir, str(tmp_path / 'out'), reps=10,
                               progress=lines.append)
-  assert len(lines) == 3
+  assert len(lines) == 4  # 3 skipped, 1 few-seeds warning.
   assert lines[0].startswith(f'skipped {cut_short}: unreadable (')
   assert "missing 'method'" in lines[1]
   with open(index) as f:
@@ -382,7 +451,10 @@ def test_mixed_sweep_report(mixed_sweep, tmp_path):
                               progress=lines.append)
   assert lines == [f'skipped {mixed_sweep}/no_config: unreadable (no '
                    'config.gin (nor gin files and bindings in '
-                   'sweep_run.json): its configuration is unknown)']
+                   'sweep_run.json): its configuration is unknown)',
+                   'warning: 9 of 9 groups have fewer than 5 seeds (fewest '
+                   '3); their confidence intervals mean little (see '
+                   'index.md)']
   with open(index) as f:
     text = f.read()
   files = os.listdir(tmp_path / 'out')

@@ -1,4 +1,6 @@
 """The environment factory and the in-graph stepping bridge."""
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -88,3 +90,18 @@ def test_box_actions_are_clipped_to_their_bounds():
     env.reset()
     rewards.append(float(env.step(np.array([torque], np.float32)).reward))
   assert rewards[0] == rewards[1]
+
+
+def test_videos_of_an_atari_episode_and_none_of_minatar(tmp_path):
+  from rigl_rl.envs import video  # pylint: disable=g-import-not-at-top
+  env = factory.make_py_environment(
+      'atari:Pong', 0, video.Video(str(tmp_path / 'v'), 1))
+  env.reset()
+  for _ in range(5):
+    env.step(np.int64(0))
+  env.close()
+  assert os.listdir(tmp_path / 'v') == ['rl-video-episode-0.mp4']
+  assert os.path.getsize(tmp_path / 'v' / 'rl-video-episode-0.mp4') > 0
+  with pytest.raises(ConfigError, match='MinAtar cannot record videos'):
+    factory.make_py_environment('minatar:breakout', 0,
+                                video.Video(str(tmp_path / 'm'), 1))

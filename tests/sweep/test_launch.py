@@ -104,6 +104,12 @@ def test_sweep_interrupted_and_resumed(tmp_path):
     assert entry['error'] == ('error: OffPolicy.replay_ratio must be a number '
                               '> 0, got 0; fix its binding')
   assert 'OffPolicy.replay_ratio must be a number > 0' in output
+  # The spec it ran is kept beside the runs, once (both launches were alike).
+  with open(os.path.join(sweep_dir, run_dir.SWEEP_SPEC_FILE)) as f, \
+      open(spec) as g:
+    assert f.read() == g.read()
+  assert sorted(n for n in os.listdir(sweep_dir) if 'spec' in n) == [
+      run_dir.SWEEP_SPEC_FILE]
 
 
 def _refusal(sweep_dir, tmp_path):
@@ -173,3 +179,22 @@ def test_changed_spec_is_refused_before_anything_runs(tmp_path):
       'sweep_run.json); pass a new --sweep_dir for a changed spec')
   assert json.loads((run / run_dir.SWEEP_RUN_FILE).read_text()) == recorded
   assert sorted(os.listdir(run)) == [run_dir.SWEEP_RUN_FILE]
+  # A refused spec is not recorded as the sweep's.
+  assert not (sweep_dir / run_dir.SWEEP_SPEC_FILE).exists()
+
+
+def test_record_spec_keeps_earlier_specs(tmp_path):
+  spec = tmp_path / 'spec.yaml'
+  spec.write_text('seeds: [0]\n')
+  path = launch.record_spec(str(tmp_path), str(spec))
+  assert path == str(tmp_path / run_dir.SWEEP_SPEC_FILE)
+  launch.record_spec(str(tmp_path), str(spec))  # The same text: kept as is.
+  assert not (tmp_path / 'sweep_spec.1.yaml').exists()
+  spec.write_text('seeds: [0, 1]\n')
+  launch.record_spec(str(tmp_path), str(spec))
+  spec.write_text('seeds: [0, 1, 2]\n')
+  launch.record_spec(str(tmp_path), str(spec))
+  assert (tmp_path / 'sweep_spec.1.yaml').read_text() == 'seeds: [0]\n'
+  assert (tmp_path / 'sweep_spec.2.yaml').read_text() == 'seeds: [0, 1]\n'
+  assert (tmp_path / run_dir.SWEEP_SPEC_FILE).read_text() == (
+      'seeds: [0, 1, 2]\n')
