@@ -171,13 +171,21 @@ def tree_digest(root):
   return digest.hexdigest()
 
 
+def summaries(directory):
+  """(tag, step, description) of every summary in the TensorBoard event
+  files of a directory, in the order written."""
+  found = []
+  for path in sorted(glob.glob(os.path.join(directory,
+                                            'events.out.tfevents.*'))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      found.extend((value.tag, event.step, value.metadata.summary_description)
+                   for value in event.summary.value)
+  return found
+
+
 def event_tags(directory):
   """Every summary tag in the TensorBoard event files of a directory."""
-  tags = set()
-  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      tags.update(value.tag for value in event.summary.value)
-  return tags
+  return {tag for tag, _, _ in summaries(directory)}
 
 
 def residual_network(output_units, pool=False):

@@ -200,6 +200,32 @@ def unit_activations(network: tf.Module, inputs
   return scored, output
 
 
+# Each measure's TensorBoard description, by the part of its tag after
+# Diagnostics/<net>/.
+DESCRIPTIONS = {
+    'dormant': 'Fraction of tau-dormant units (Sokar et al. 2023) on the '
+               'probe batch.',
+    'srank': 'Effective rank of the last hidden features (Kumar et al. 2021).',
+    'q_mean': 'Mean output (Q or value) on the probe batch.',
+    'q_variance': 'Variance of the outputs on the probe batch.',
+    'q_norm': 'Mean L2 norm of the output vectors on the probe batch.',
+    'parameter_norm': 'Global L2 norm of the trainable variables.',
+    'gradient_snr': 'Signal-to-noise ratio of the per-example gradients '
+                    '(Graesser et al. 2022).',
+    'gradient_correlation': 'Cosine similarity of per-example gradients: '
+                            'blue +1, white 0, red -1.',
+    'ever_active': 'Fraction of the maskable weights active at some point '
+                   'so far.',
+    'mask': 'The mask, inputs x outputs (conv: averaged over positions); '
+            'white is active.',
+}
+
+
+def description(tag: str) -> str:
+  """The description of a Diagnostics/<net>/<measure>[/...] tag."""
+  return DESCRIPTIONS[tag.split('/')[2]]
+
+
 @gin.configurable
 class Diagnostics(hooks.TrainStepHook):
   """Computes the diagnostics of every network of an agent on a probe batch,
@@ -227,7 +253,8 @@ class Diagnostics(hooks.TrainStepHook):
       dormant_threshold: tau of Sokar et al. 2023 (their default 0.025;
         Obando-Ceron et al. G.5 use 0.1).
       srank_delta: delta of Kumar et al. 2021.
-      mask_images: also log an image of each mask.
+      mask_images: also log an image of each mask (of the layers that
+        are allocated some sparsity).
 
     Raises:
       ConfigError: for sizes below 2 or an interval below 1.
@@ -271,9 +298,9 @@ class Diagnostics(hooks.TrainStepHook):
       return
     with run.train_writer.as_default(step=run.train_step):
       for tag, value in scalars.items():
-        tf.summary.scalar(tag, value)
+        tf.summary.scalar(tag, value, description=description(tag))
       for tag, image in images.items():
-        tf.summary.image(tag, image)
+        tf.summary.image(tag, image, description=description(tag))
 
   def finish(self, run) -> None:
     if self._acted != run.train_step:
@@ -366,6 +393,8 @@ class Diagnostics(hooks.TrainStepHook):
       scalars[f'{prefix}/ever_active'] = network.ever_active_fraction()
       if self.mask_images:
         for layer in network.layers:
-          images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
-              layer.mask.numpy())
+          # A layer allocated no sparsity keeps an all-ones mask: no picture.
+          if network.sparsities[layer.layer.name] > 0:
+            images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
+                layer.mask.numpy())
     return scalars, images

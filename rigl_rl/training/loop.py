@@ -589,5 +589,7 @@ class Runner:
       self.print(f'Finished {self.root_dir}: final score '
                  f'{"n/a" if score is None else f"{score:.1f}"}, active '
                  f'params {results["active_params"]}/'
-                 f'{results["total_params"]}.')
+                 f'{results["total_params"]}; results in '
+                 f'{os.path.join(self.root_dir, run_dir.RESULTS_FILE)}; '
+                 f'tensorboard --logdir {self.root_dir}')
     return status
