@@ -7,7 +7,9 @@ parameter norms, per-example gradient correlations (Lyle et al. 2023), and
 pictures of the masks. The functions take tensors and return tensors;
 `Diagnostics` computes them on a fixed probe batch for the run loop to log.
 """
+import contextlib
 import dataclasses
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import gin
@@ -200,6 +202,35 @@ def unit_activations(network: tf.Module, inputs
   return scored, output
 
 
+# What TensorFlow's pfor logs when it vectorises the kernel gradient of a
+# Conv2D over per-example inputs: it falls back to a while_loop, which gives
+# the same gradients, only slower. Harmless here, and logged once per trace.
+PFOR_CONV_NOTICE = 'Conv2DBackpropFilter uses a while_loop. Fix that!'
+
+
+class _DropMessage(logging.Filter):
+  """Drops the log records of one exact message."""
+
+  def __init__(self, message: str):
+    super().__init__()
+    self.message = message
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return record.getMessage() != self.message
+
+
+@contextlib.contextmanager
+def _without_pfor_conv_notice():
+  """TensorFlow's logger drops `PFOR_CONV_NOTICE` inside the block."""
+  logger = tf.get_logger()
+  dropped = _DropMessage(PFOR_CONV_NOTICE)
+  logger.addFilter(dropped)
+  try:
+    yield
+  finally:
+    logger.removeFilter(dropped)
+
+
 # Each measure's TensorBoard description, by the part of its tag after
 # Diagnostics/<net>/.
 DESCRIPTIONS = {
@@ -384,7 +415,8 @@ class Diagnostics(hooks.TrainStepHook):
             tf.reduce_mean(tf.norm(values, axis=-1)))
       scalars[f'{prefix}/parameter_norm'] = float(
           tf.linalg.global_norm(trained.network.trainable_variables))
-      snr, correlation = gradient_statistics_fn(head)
+      with _without_pfor_conv_notice():  # Traced on the first call.
+        snr, correlation = gradient_statistics_fn(head)
       scalars[f'{prefix}/gradient_snr'] = float(snr)
       images[f'{prefix}/gradient_correlation'] = correlation_image(
           correlation.numpy())
