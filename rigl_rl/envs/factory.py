@@ -13,6 +13,7 @@ from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 
 from rigl_rl.envs import in_graph
+from rigl_rl.envs import mujoco_log
 from rigl_rl.envs import names
 from rigl_rl.envs import pixels
 from rigl_rl.envs import time_steps
@@ -99,6 +100,11 @@ def make_py_environment(spec: Spec,
     raise ConfigError(
         f'an environment is a name such as {names.GYMNASIUM[0]!r} or a game '
         f'such as @atari(), got {spec!r}; fix Runner.env_name')
+  if spec in names.MUJOCO:
+    # Its warnings (gymnasium's HalfCheetah uses an attribute MuJoCo 4
+    # deprecates) go to stderr, which bin/train keeps in startup.log.
+    with mujoco_log.written_to(None):
+      return GymnasiumEnvironment(gym.make(spec), seed)
   if spec in names.GYMNASIUM:
     return GymnasiumEnvironment(gym.make(spec), seed)
   suite, _, game = spec.partition(':')
