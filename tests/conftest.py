@@ -1,6 +1,8 @@
 """Shared fixtures: Keras 2 before TensorFlow, and a clean gin state per test."""
+import contextlib
 import glob
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -169,6 +171,21 @@ def tree_digest(root):
       with open(path, 'rb') as f:
         digest.update(f.read())
   return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def logged_messages(logger):
+  """Yields a list of the messages `logger` logs inside the block, whatever
+  its handlers do with them (pytest's capture binds TF's handler to a stream
+  capfd does not see)."""
+  messages = []
+  handler = logging.Handler()
+  handler.emit = lambda record: messages.append(record.getMessage())
+  logger.addHandler(handler)
+  try:
+    yield messages
+  finally:
+    logger.removeHandler(handler)
 
 
 def summaries(directory):

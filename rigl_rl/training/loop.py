@@ -597,10 +597,10 @@ class Runner:
     if status == 'finished':
       results = self.results(finished=True)
       score = results['final_score']
-      self.print(f'Finished {self.root_dir}: final score '
+      self.print(f'Finished: final score '
                  f'{"n/a" if score is None else f"{score:.1f}"}, active '
                  f'params {results["active_params"]}/'
-                 f'{results["total_params"]}; results in '
+                 f'{results["total_params"]}. Results: '
                  f'{os.path.join(self.root_dir, run_dir.RESULTS_FILE)}; '
-                 f'tensorboard --logdir {self.root_dir}')
+                 f'TensorBoard: tensorboard --logdir {self.root_dir}')
     return status

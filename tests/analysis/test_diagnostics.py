@@ -1,6 +1,4 @@
 """Each diagnostic on inputs whose answer is known by hand."""
-import logging
-
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -219,17 +217,6 @@ def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
   assert later_scalars[f'{q}/ever_active'] > ever / total
 
 
-class _Messages(logging.Handler):
-  """Keeps the messages logged to the logger it is added to."""
-
-  def __init__(self):
-    super().__init__()
-    self.messages = []
-
-  def emit(self, record):
-    self.messages.append(record.getMessage())
-
-
 def _per_example_conv_gradients():
   """A new function of per-example Conv2D kernel gradients (pfor), run once:
   its trace is what logs the while_loop notice."""
@@ -245,19 +232,15 @@ def _per_example_conv_gradients():
 
 
 def test_the_pfor_conv_notice_is_dropped_while_gradients_are_traced():
-  messages = _Messages()
   logger = tf.get_logger()
-  logger.addHandler(messages)
-  try:
+  with conftest.logged_messages(logger) as messages:
     _per_example_conv_gradients()
-    assert diagnostics.PFOR_CONV_NOTICE in messages.messages  # TF says it.
-    messages.messages.clear()
+  assert diagnostics.PFOR_CONV_NOTICE in messages  # TF says it.
+  with conftest.logged_messages(logger) as messages:
     with diagnostics._without_pfor_conv_notice():  # pylint: disable=protected-access
       gradients = _per_example_conv_gradients()
       logger.warning('another warning')
-    # Per example: the sum over the 2x2 positions of the input (all ones).
-    np.testing.assert_array_equal(gradients.numpy().ravel(), [4, 4, 4])
     _per_example_conv_gradients()  # The filter is gone after the block.
-  finally:
-    logger.removeHandler(messages)
-  assert messages.messages == ['another warning', diagnostics.PFOR_CONV_NOTICE]
+  assert messages == ['another warning', diagnostics.PFOR_CONV_NOTICE]
+  # Per example: the sum over the 2x2 positions of the input (all ones).
+  np.testing.assert_array_equal(gradients.numpy().ravel(), [4, 4, 4])
