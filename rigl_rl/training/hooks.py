@@ -130,9 +130,9 @@ def log_return(run, kind: str, value: float, episodes: str) -> None:
 class Evaluation(EnvStepHook):
   """Evaluates the policy every `interval` env steps.
 
-  Logs `Eval/AverageReturn` (and against env steps), keeps the history in the checkpoint and gives
-  results.json its `eval` list and `final_score` (the mean of the last 10%
-  of the evaluations).
+  Logs `Eval/AverageReturn` (and the same against env steps), keeps the
+  history in the checkpoint and gives results.json its `eval` list and
+  `final_score` (the mean of the last 10% of the evaluations).
   """
 
   def __init__(self, interval: int, episodes: int, min_steps: int = 0):
@@ -154,7 +154,7 @@ class Evaluation(EnvStepHook):
     average = float(np.mean(run.evaluate(self.episodes, self.min_steps)))
     self.evals.append([run.env_step, average])
     self._history.assign(json.dumps(self.evals))
-    with run.eval_writer.as_default(step=run.train_step):
+    with run.eval_writer.as_default():
       log_return(run, 'Eval', average, 'the evaluation episodes')
     run.write_results(finished=False)
 
