@@ -253,10 +253,6 @@ class Sweep:
                           f'{self.ray_address}: {str(e).strip().splitlines()[0]}'
                           ) from None
     else:
-      # Ray turns token authentication on for a new local instance and warns
-      # that it did unless the mode is set; set it to that default (a user's
-      # own RAY_AUTH_MODE wins).
-      os.environ.setdefault('RAY_AUTH_MODE', 'token')
       # 'local': a new instance, never a cluster `ray start` left running.
       ray.init(address='local', include_dashboard=False, log_to_driver=False,
                logging_level=logging.WARNING)
