@@ -30,6 +30,7 @@ setuptools.setup(
         'gin-config>=0.5,<0.6',
         'absl-py>=1.4',
         'gymnasium[mujoco]>=1.0,<2',
+        'mujoco>=4.0',  # MjLogConfig: its warnings stay out of the cwd.
         # Atari through ALE v5 (ROMs ship in the wheel); AtariPreprocessing
         # resizes with OpenCV.
         'ale-py>=0.10,<0.13',

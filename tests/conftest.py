@@ -1,6 +1,8 @@
 """Shared fixtures: Keras 2 before TensorFlow, and a clean gin state per test."""
+import contextlib
 import glob
 import hashlib
+import logging
 import os
 import subprocess
 import sys
@@ -172,13 +174,36 @@ def tree_digest(root):
   return digest.hexdigest()
 
 
+@contextlib.contextmanager
+def logged_messages(logger):
+  """Yields a list of the messages `logger` logs inside the block, whatever
+  its handlers do with them (pytest's capture binds TF's handler to a stream
+  capfd does not see)."""
+  messages = []
+  handler = logging.Handler()
+  handler.emit = lambda record: messages.append(record.getMessage())
+  logger.addHandler(handler)
+  try:
+    yield messages
+  finally:
+    logger.removeHandler(handler)
+
+
+def summaries(directory):
+  """(tag, step, description) of every summary in the TensorBoard event
+  files of a directory, in the order written."""
+  found = []
+  for path in sorted(glob.glob(os.path.join(directory,
+                                            'events.out.tfevents.*'))):
+    for event in tf.compat.v1.train.summary_iterator(path):
+      found.extend((value.tag, event.step, value.metadata.summary_description)
+                   for value in event.summary.value)
+  return found
+
+
 def event_tags(directory):
   """Every summary tag in the TensorBoard event files of a directory."""
-  tags = set()
-  for path in glob.glob(os.path.join(directory, 'events.out.tfevents.*')):
-    for event in tf.compat.v1.train.summary_iterator(path):
-      tags.update(value.tag for value in event.summary.value)
-  return tags
+  return {tag for tag, _, _ in summaries(directory)}
 
 
 def residual_network(output_units, pool=False):

@@ -32,10 +32,12 @@ def test_each_method_trains_and_writes_its_run_directory(tmp_path, method,
   assert 'env steps/s' in stdout
   assert os.path.isfile(os.path.join(root, 'config.gin'))
   assert glob.glob(os.path.join(root, 'checkpoints', 'ckpt-*.index'))
-  assert conftest.event_tags(os.path.join(root, 'eval')) == {'Eval/AverageReturn'}
+  assert conftest.event_tags(os.path.join(root, 'eval')) == {
+      'Eval/AverageReturn', 'Eval/AverageReturnVsEnvironmentSteps'}
   train_tags = conftest.event_tags(os.path.join(root, 'train'))
   q = 'Diagnostics/q'
-  expected = {'Train/AverageReturn', 'Losses/loss', 'Params/q/active',
+  expected = {'Train/AverageReturn', 'Train/AverageReturnVsEnvironmentSteps',
+              'Losses/loss', 'Params/q/active',
               'Speed/env_steps_per_second', 'FLOPs/q/inference',
               'FLOPs/train_total', f'{q}/dormant/hidden_0',
               f'{q}/dormant/hidden_1', f'{q}/dormant/total', f'{q}/srank',

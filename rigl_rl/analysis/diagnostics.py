@@ -7,7 +7,9 @@ parameter norms, per-example gradient correlations (Lyle et al. 2023), and
 pictures of the masks. The functions take tensors and return tensors;
 `Diagnostics` computes them on a fixed probe batch for the run loop to log.
 """
+import contextlib
 import dataclasses
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import gin
@@ -200,6 +202,61 @@ def unit_activations(network: tf.Module, inputs
   return scored, output
 
 
+# What TensorFlow's pfor logs when it vectorises the kernel gradient of a
+# Conv2D over per-example inputs: it falls back to a while_loop, which gives
+# the same gradients, only slower. Harmless here, and logged once per trace.
+PFOR_CONV_NOTICE = 'Conv2DBackpropFilter uses a while_loop. Fix that!'
+
+
+class _DropMessage(logging.Filter):
+  """Drops the log records of one exact message."""
+
+  def __init__(self, message: str):
+    super().__init__()
+    self.message = message
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return record.getMessage() != self.message
+
+
+@contextlib.contextmanager
+def _without_pfor_conv_notice():
+  """TensorFlow's logger drops `PFOR_CONV_NOTICE` inside the block."""
+  logger = tf.get_logger()
+  dropped = _DropMessage(PFOR_CONV_NOTICE)
+  logger.addFilter(dropped)
+  try:
+    yield
+  finally:
+    logger.removeFilter(dropped)
+
+
+# Each measure's TensorBoard description, by the part of its tag after
+# Diagnostics/<net>/.
+DESCRIPTIONS = {
+    'dormant': 'Fraction of tau-dormant units (Sokar et al. 2023) on the '
+               'probe batch.',
+    'srank': 'Effective rank of the last hidden features (Kumar et al. 2021).',
+    'q_mean': 'Mean output (Q or value) on the probe batch.',
+    'q_variance': 'Variance of the outputs on the probe batch.',
+    'q_norm': 'Mean L2 norm of the output vectors on the probe batch.',
+    'parameter_norm': 'Global L2 norm of the trainable variables.',
+    'gradient_snr': 'Signal-to-noise ratio of the per-example gradients '
+                    '(Graesser et al. 2022).',
+    'gradient_correlation': 'Cosine similarity of per-example gradients: '
+                            'blue +1, white 0, red -1.',
+    'ever_active': 'Fraction of the maskable weights active at some point '
+                   'so far.',
+    'mask': 'The mask, inputs x outputs (conv: averaged over positions); '
+            'white is active.',
+}
+
+
+def description(tag: str) -> str:
+  """The description of a Diagnostics/<net>/<measure>[/...] tag."""
+  return DESCRIPTIONS[tag.split('/')[2]]
+
+
 @gin.configurable
 class Diagnostics(hooks.TrainStepHook):
   """Computes the diagnostics of every network of an agent on a probe batch,
@@ -227,7 +284,8 @@ class Diagnostics(hooks.TrainStepHook):
       dormant_threshold: tau of Sokar et al. 2023 (their default 0.025;
         Obando-Ceron et al. G.5 use 0.1).
       srank_delta: delta of Kumar et al. 2021.
-      mask_images: also log an image of each mask.
+      mask_images: also log an image of each mask (of the layers that
+        are allocated some sparsity).
 
     Raises:
       ConfigError: for sizes below 2 or an interval below 1.
@@ -271,9 +329,9 @@ class Diagnostics(hooks.TrainStepHook):
       return
     with run.train_writer.as_default(step=run.train_step):
       for tag, value in scalars.items():
-        tf.summary.scalar(tag, value)
+        tf.summary.scalar(tag, value, description=description(tag))
       for tag, image in images.items():
-        tf.summary.image(tag, image)
+        tf.summary.image(tag, image, description=description(tag))
 
   def finish(self, run) -> None:
     if self._acted != run.train_step:
@@ -357,7 +415,8 @@ class Diagnostics(hooks.TrainStepHook):
             tf.reduce_mean(tf.norm(values, axis=-1)))
       scalars[f'{prefix}/parameter_norm'] = float(
           tf.linalg.global_norm(trained.network.trainable_variables))
-      snr, correlation = gradient_statistics_fn(head)
+      with _without_pfor_conv_notice():  # Traced on the first call.
+        snr, correlation = gradient_statistics_fn(head)
       scalars[f'{prefix}/gradient_snr'] = float(snr)
       images[f'{prefix}/gradient_correlation'] = correlation_image(
           correlation.numpy())
@@ -366,6 +425,8 @@ class Diagnostics(hooks.TrainStepHook):
       scalars[f'{prefix}/ever_active'] = network.ever_active_fraction()
       if self.mask_images:
         for layer in network.layers:
-          images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
-              layer.mask.numpy())
+          # A layer allocated no sparsity keeps an all-ones mask: no picture.
+          if network.sparsities[layer.layer.name] > 0:
+            images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
+                layer.mask.numpy())
     return scalars, images

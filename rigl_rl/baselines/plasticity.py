@@ -55,6 +55,8 @@ class Intervention(hooks.TrainStepHook):
   """
 
   name = ''
+  # What each value `apply` returns is, for TensorBoard.
+  descriptions: Dict[str, str] = {}
 
   def __init__(self, interval: int):
     if interval < 1:
@@ -76,7 +78,7 @@ class Intervention(hooks.TrainStepHook):
       with run.train_writer.as_default(step=run.train_step):
         for key, value in logged.items():
           tf.summary.scalar(f'Plasticity/{self.name}/{trained.name}/{key}',
-                            value)
+                            value, description=self.descriptions[key])
 
   def apply(self, trained, experience,
             rng: tf.random.Generator) -> Dict[str, float]:
@@ -97,6 +99,7 @@ class Reset(Intervention):
   """Re-initialises the last layers (Nikishin et al. 2022)."""
 
   name = 'reset'
+  descriptions = {'layers_reset': 'Layers re-initialised at this train step.'}
 
   def __init__(self, interval: int = gin.REQUIRED, last_layers: int = 1):
     """Creates the intervention.
@@ -150,6 +153,8 @@ class ReDo(Intervention):
   """
 
   name = 'redo'
+  descriptions = {'recycled_fraction': 'Fraction of the hidden units '
+                                       'recycled as dormant at this step.'}
 
   def __init__(self, interval: int = gin.REQUIRED, threshold: float = 0.1):
     """Creates the intervention.

@@ -5,6 +5,7 @@ Specs are gymnasium ids for classic control and MuJoCo ('CartPole-v1',
 'atari:Pong'), or a configured `pixels.Game` (`@atari()` in gin), whose
 preprocessing settings come from gin.
 """
+import contextlib
 from typing import Callable, Dict, Optional, Union
 
 import gymnasium as gym
@@ -13,6 +14,7 @@ from tf_agents.environments import py_environment
 from tf_agents.specs import array_spec
 
 from rigl_rl.envs import in_graph
+from rigl_rl.envs import mujoco_log
 from rigl_rl.envs import names
 from rigl_rl.envs import pixels
 from rigl_rl.envs import time_steps
@@ -101,7 +103,11 @@ def make_py_environment(spec: Spec, seed: int, video: Optional[video_lib.Video] 
       asked of one that cannot record (MinAtar).
   """
   if isinstance(spec, str) and spec in names.GYMNASIUM:
-    env = gym.make(spec, render_mode='rgb_array' if video else None)
+    # MuJoCo's warnings (gymnasium's HalfCheetah uses an attribute MuJoCo 4
+    # deprecates) go to stderr, which bin/train keeps in startup.log.
+    with (mujoco_log.written_to(None) if spec in names.MUJOCO else
+          contextlib.nullcontext()):
+      env = gym.make(spec, render_mode='rgb_array' if video else None)
     return GymnasiumEnvironment(video_lib.recorded(env, video), seed)
   if isinstance(spec, str):
     spec = _game(spec)

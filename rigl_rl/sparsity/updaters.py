@@ -54,8 +54,10 @@ class MaskUpdater:
   starts_sparse = True
   needs_gradients = False
   grows = True  # Pruning only drops.
-  # The tag under SparseTraining/ that `amount` is logged as.
+  # The tag under SparseTraining/ that `amount` is logged as, and what it is.
   amount_tag = 'drop_fraction'
+  amount_description = ('Fraction of the active weights a mask update at '
+                        'this train step drops (and regrows).')
 
   def __init__(self, schedule: Optional[schedules.UpdateSchedule] = None):
     self.schedule = schedule
@@ -243,6 +245,8 @@ class Prune(MaskUpdater):
   name = 'prune'
   starts_sparse = False
   amount_tag = 'pruning_progress'
+  amount_description = ('Fraction of each layer\'s allocated sparsity '
+                        'that pruning has reached.')
   grows = False
 
   def __init__(self, schedule=gin.REQUIRED, sparsity_schedule=gin.REQUIRED):

@@ -384,7 +384,9 @@ class Sweep:
     shown = []
     for name in running[:4]:
       fraction = progress(os.path.join(self.sweep_dir, name))
-      shown.append(f'{name} {"?" if fraction is None else f"{fraction:.0%}"}')
+      # Running but no results.json yet: it is still building or collecting.
+      shown.append(f'{name} '
+                   f'{"starting" if fraction is None else f"{fraction:.0%}"}')
     line = self._count_line()
     if shown:
       more = len(running) - len(shown)

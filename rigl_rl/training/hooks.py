@@ -12,10 +12,11 @@ Hooks due at one point act in list order; the Runner puts checkpointing last,
 so a checkpoint holds what the other hooks did there and a resumed run does
 not repeat it.
 """
+import collections
 import json
 import math
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -108,12 +109,30 @@ class ReturnsSince:
     return ((total - then_total) / episodes if episodes else None), episodes
 
 
+def log_return(run, kind: str, value: float, episodes: str) -> None:
+  """Logs an average return as `<kind>/AverageReturn` against the train step
+  and as `<kind>/AverageReturnVsEnvironmentSteps` against the env step
+  (TF-Agents' names), into the writer in use.
+
+  Args:
+    run: the Runner.
+    kind: 'Eval' or 'Train'.
+    value: the average return.
+    episodes: which episodes it averages, for the descriptions.
+  """
+  what = f'Mean undiscounted return of {episodes}'
+  tf.summary.scalar(f'{kind}/AverageReturn', value, step=run.train_step,
+                    description=f'{what}; x: train step.')
+  tf.summary.scalar(f'{kind}/AverageReturnVsEnvironmentSteps', value,
+                    step=run.env_step, description=f'{what}; x: env step.')
+
+
 class Evaluation(EnvStepHook):
   """Evaluates the policy every `interval` env steps.
 
-  Logs `Eval/AverageReturn`, keeps the history in the checkpoint and gives
-  results.json its `eval` list and `final_score` (the mean of the last 10%
-  of the evaluations).
+  Logs `Eval/AverageReturn` (and the same against env steps), keeps the
+  history in the checkpoint and gives results.json its `eval` list and
+  `final_score` (the mean of the last 10% of the evaluations).
   """
 
   def __init__(self, interval: int, episodes: int, min_steps: int = 0):
@@ -135,8 +154,8 @@ class Evaluation(EnvStepHook):
     average = float(np.mean(run.evaluate(self.episodes, self.min_steps)))
     self.evals.append([run.env_step, average])
     self._history.assign(json.dumps(self.evals))
-    with run.eval_writer.as_default(step=run.train_step):
-      tf.summary.scalar('Eval/AverageReturn', average)
+    with run.eval_writer.as_default():
+      log_return(run, 'Eval', average, 'the evaluation episodes')
     run.write_results(finished=False)
 
   def results(self) -> Dict[str, object]:
@@ -189,58 +208,148 @@ class TrainingReturns(EnvStepHook):
                                      if self.iterations else None)}
 
 
+def duration(seconds: float) -> str:
+  """A short duration: '42s', '3m05s', '2h11m' or '4d03h'."""
+  seconds = max(0, int(round(seconds)))
+  minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+  if seconds < 60:
+    return f'{seconds}s'
+  if seconds < 3600:
+    return f'{minutes}m{seconds % 60:02d}s'
+  if seconds < 86400:
+    return f'{hours}h{minutes % 60:02d}m'
+  return f'{days}d{hours % 24:02d}h'
+
+
+class StepRate:
+  """Env steps per second over the last `window` intervals, the time
+  elapsed and the time left, counted from `start` on an injected clock.
+
+  Only steps done after `start` count, so a resumed run's rate and ETA are
+  its own. A rate over several intervals averages out what falls in some of
+  them only (evaluations, checkpoints).
+  """
+
+  def __init__(self, window: int = 10,
+               clock: Callable[[], float] = time.monotonic):
+    """Args:
+      window: intervals the rate is taken over.
+      clock: seconds, as `time.monotonic`.
+    """
+    self._clock = clock
+    self._points = collections.deque(maxlen=window + 1)
+
+  def start(self, step: int) -> None:
+    """Starts counting at env step `step`, now."""
+    self._points.clear()
+    self._points.append((self._clock(), step))
+    self._began = self._points[0][0]
+
+  @property
+  def last_step(self) -> int:
+    return self._points[-1][1]
+
+  def mark(self, step: int) -> float:
+    """Records that env step `step` is reached now.
+
+    Returns:
+      The rate over the interval since the previous mark.
+    """
+    then, before = self._points[-1]
+    now = self._clock()
+    self._points.append((now, step))
+    return (step - before) / max(now - then, 1e-9)
+
+  def rate(self) -> float:
+    """Env steps per second over the last `window` intervals."""
+    (first, begin), (last, end) = self._points[0], self._points[-1]
+    return (end - begin) / max(last - first, 1e-9)
+
+  def elapsed(self) -> float:
+    """Seconds from `start` to the last mark."""
+    return self._points[-1][0] - self._began
+
+  def left(self, total: int) -> Optional[float]:
+    """Seconds to env step `total` at `rate()`; None if no step was made."""
+    rate = self.rate()
+    return (total - self.last_step) / rate if rate > 0 else None
+
+
 class Progress(EnvStepHook):
   """A progress line and the train summaries, every `interval` env steps
   and at the end: training returns, losses, active parameters, sparsity,
-  the updaters' drop or prune amounts and speed."""
+  the updaters' drop or prune amounts and speed.
 
-  def __init__(self, interval: int, evaluation: Optional[Evaluation] = None):
+  The line's env steps/s is over the last 10 lines and its ETA at that rate;
+  `Speed/env_steps_per_second` logs the rate of each interval.
+  """
+
+  def __init__(self, interval: int, evaluation: Optional[Evaluation] = None,
+               clock: Callable[[], float] = time.monotonic):
+    """Args:
+      interval: env steps between lines.
+      evaluation: the run's Evaluation, whose last return the line shows.
+      clock: seconds, as `time.monotonic` (tests pass a fake one).
+    """
     super().__init__(interval)
     self._evaluation = evaluation
+    self._speed = StepRate(clock=clock)
 
   def start(self, run) -> None:
     super().start(run)
-    self._window = (time.time(), run.env_step)
+    self._speed.start(run.env_step)
     self._returns = ReturnsSince()
     self._returns.mark = run.finished_episodes()
 
   def finish(self, run) -> None:
     # A run's last step always has its summaries, however short the run.
-    if self._window[1] < run.env_step:
+    if self._speed.last_step < run.env_step:
       self.at_interval(run)
 
   def at_interval(self, run) -> None:
-    began, first = self._window
     env = run.env_step
-    rate = (env - first) / max(time.time() - began, 1e-9)
-    self._window = (time.time(), env)
-    self._summaries(run, rate)
+    self._summaries(run, self._speed.mark(env))
     evals = self._evaluation.evals if self._evaluation else []
     last = f'{evals[-1][1]:.1f}' if evals else 'n/a'
+    left = self._speed.left(run.num_env_steps)
+    eta = (f'  ETA {duration(left)}'
+           if left is not None and env < run.num_env_steps else '')
     run.print(f'env step {env}/{run.num_env_steps} '
               f'({100 * env / run.num_env_steps:.0f}%)  train step '
-              f'{run.train_step}  {rate:.0f} env steps/s  last eval return '
-              f'{last}')
+              f'{run.train_step}  {self._speed.rate():.0f} env steps/s  '
+              f'last eval {last}  elapsed {duration(self._speed.elapsed())}'
+              f'{eta}')
 
   def _summaries(self, run, rate: float) -> None:
     t = run.train_step
     with run.train_writer.as_default(step=t):
       train_return, _ = self._returns.read(run)
       if train_return is not None:
-        tf.summary.scalar('Train/AverageReturn', train_return)
+        log_return(run, 'Train', train_return, 'the training episodes that '
+                   'ended since the last point')
       for name, value in run.last_losses.items():
-        tf.summary.scalar(f'Losses/{name}', value)
+        tf.summary.scalar(f'Losses/{name}', value,
+                          description=f'The agent\'s {name} at the last '
+                          'train step before this point.')
       for name, (active, _) in run.bundle.param_counts().items():
-        tf.summary.scalar(f'Params/{name}/active', active)
+        tf.summary.scalar(f'Params/{name}/active', active,
+                          description='Trainable parameters not masked.')
       for network in run.bundle.sparse:
         for layer, sparsity in network.layer_sparsity().items():
-          tf.summary.scalar(f'Sparsity/{network.name}/{layer}', sparsity)
+          tf.summary.scalar(f'Sparsity/{network.name}/{layer}', sparsity,
+                            description='Fraction of the layer\'s kernel '
+                            'masked.')
         active, total = network.masked_counts()
-        tf.summary.scalar(f'Sparsity/{network.name}/total', 1 - active / total)
+        tf.summary.scalar(f'Sparsity/{network.name}/total', 1 - active / total,
+                          description='Fraction of the network\'s Dense and '
+                          'Conv2D kernels masked.')
         updater = network.updater
         tf.summary.scalar(f'SparseTraining/{updater.amount_tag}',
-                          updater.amount(t))
-      tf.summary.scalar('Speed/env_steps_per_second', rate)
+                          updater.amount(t),
+                          description=updater.amount_description)
+      tf.summary.scalar('Speed/env_steps_per_second', rate,
+                        description='Env steps per second of wall time over '
+                        'the last interval, evaluations included.')
 
 
 class Checkpointing(EnvStepHook):
@@ -309,13 +418,20 @@ class MaskChanges(Hook):
       regrown = sum(change.regrown for change in changes.values())
       active = sum(change.active for change in changes.values())
       with run.train_writer.as_default(step=step):
+        churn = ('Fraction of the active connections the mask update at this '
+                 'train step replaced.')
         for name, change in changes.items():
-          tf.summary.scalar(f'{prefix}/mask_churn/{name}', change.churn)
+          tf.summary.scalar(f'{prefix}/mask_churn/{name}', change.churn,
+                            description=churn)
         tf.summary.scalar(f'{prefix}/mask_churn/total',
-                          replaced / max(active, 1))
-        tf.summary.scalar(f'{prefix}/mask_replaced/total', replaced)
+                          replaced / max(active, 1), description=churn)
+        tf.summary.scalar(f'{prefix}/mask_replaced/total', replaced,
+                          description='Connections the mask update at this '
+                          'train step replaced.')
         tf.summary.scalar(f'{prefix}/mask_regrown/total',
-                          regrown / max(regrown + replaced, 1))
+                          regrown / max(regrown + replaced, 1),
+                          description='Share of the grown connections that '
+                          'the same update had just dropped.')
 
 
 class FlopCounter(EnvStepHook):
@@ -384,8 +500,11 @@ class FlopCounter(EnvStepHook):
       return
     with run.train_writer.as_default(step=run.train_step):
       for name, value in self.inference().items():
-        tf.summary.scalar(f'FLOPs/{name}/inference', value)
-      tf.summary.scalar('FLOPs/train_total', self.train_flops.numpy())
+        tf.summary.scalar(f'FLOPs/{name}/inference', value,
+                          description='FLOPs of one forward pass of one '
+                          'example at the current masks.')
+      tf.summary.scalar('FLOPs/train_total', self.train_flops.numpy(),
+                        description='Training FLOPs so far (Evci et al.).')
 
   def results(self) -> Dict[str, object]:
     total = float(self.train_flops.numpy())

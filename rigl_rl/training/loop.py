@@ -7,6 +7,7 @@ the nearest point where a hook acts, lets the hooks due there act, and knows
 none of them by name. Mask updates happen inside the train step, in the
 sparse optimizer (`sparsity/optimizer.py`).
 """
+import contextlib
 import math
 import os
 import re
@@ -22,6 +23,8 @@ import tf_keras
 from rigl_rl import checks
 from rigl_rl.agents import base
 from rigl_rl.envs import factory
+from rigl_rl.envs import mujoco_log
+from rigl_rl.envs import names
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import checkpoints as checkpoints_lib
 from rigl_rl.training import hooks as hooks_lib
@@ -529,6 +532,13 @@ class Runner:
     with open(os.path.join(self.root_dir, 'startup.log'), 'a') as f:
       f.write(text)
 
+  def _mujoco_log(self):
+    """A MuJoCo run's simulation warnings go to its run directory."""
+    if self.env_name not in names.MUJOCO:
+      return contextlib.nullcontext()
+    return mujoco_log.written_to(os.path.join(self.root_dir,
+                                              mujoco_log.LOG_FILE))
+
   def run(self) -> str:
     """Trains to `num_env_steps`, resuming from the run directory.
 
@@ -568,7 +578,8 @@ class Runner:
     self._episode_return.assign(0.0)
     self.experience.memory.close_episode()
     try:
-      status = train(self, self.hooks)
+      with self._mujoco_log():
+        status = train(self, self.hooks)
       if status == 'interrupted':
         self.save()
         self.write_results(finished=False)
@@ -587,8 +598,10 @@ class Runner:
     if status == 'finished':
       results = self.results(finished=True)
       score = results['final_score']
-      self.print(f'Finished {self.root_dir}: final score '
+      self.print(f'Finished: final score '
                  f'{"n/a" if score is None else f"{score:.1f}"}, active '
                  f'params {results["active_params"]}/'
-                 f'{results["total_params"]}.')
+                 f'{results["total_params"]}. Results: '
+                 f'{os.path.join(self.root_dir, run_dir.RESULTS_FILE)}; '
+                 f'TensorBoard: tensorboard --logdir {self.root_dir}')
     return status

@@ -215,3 +215,32 @@ def test_a_run_computes_every_diagnostic_on_a_fixed_probe(tmp_path):
   # RigL updated the masks at step 100: more connections have been active.
   later_scalars, _ = runner.diagnostics.compute(trained, sparse)
   assert later_scalars[f'{q}/ever_active'] > ever / total
+
+
+def _per_example_conv_gradients():
+  """A new function of per-example Conv2D kernel gradients (pfor), run once:
+  its trace is what logs the while_loop notice."""
+  kernel = tf.Variable(tf.ones([1, 1, 1, 1]))
+
+  def gradient(example):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_sum(tf.nn.conv2d(example[None], kernel, 1, 'VALID'))
+    return tape.gradient(loss, kernel)
+
+  return tf.function(lambda batch: tf.vectorized_map(gradient, batch))(
+      tf.ones([3, 2, 2, 1]))
+
+
+def test_the_pfor_conv_notice_is_dropped_while_gradients_are_traced():
+  logger = tf.get_logger()
+  with conftest.logged_messages(logger) as messages:
+    _per_example_conv_gradients()
+  assert diagnostics.PFOR_CONV_NOTICE in messages  # TF says it.
+  with conftest.logged_messages(logger) as messages:
+    with diagnostics._without_pfor_conv_notice():  # pylint: disable=protected-access
+      gradients = _per_example_conv_gradients()
+      logger.warning('another warning')
+    _per_example_conv_gradients()  # The filter is gone after the block.
+  assert messages == ['another warning', diagnostics.PFOR_CONV_NOTICE]
+  # Per example: the sum over the 2x2 positions of the input (all ones).
+  np.testing.assert_array_equal(gradients.numpy().ravel(), [4, 4, 4])

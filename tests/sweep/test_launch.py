@@ -1,4 +1,5 @@
 """bin/sweep end to end on a local Ray: interrupted, then resumed."""
+import io
 import json
 import os
 import signal
@@ -8,6 +9,7 @@ import sys
 import time
 
 from rigl_rl.sweep import launch
+from rigl_rl.sweep import spec as spec_lib
 from rigl_rl.training import run_dir
 from tests.conftest import REPO, gin_path
 
@@ -198,3 +200,16 @@ def test_record_spec_keeps_earlier_specs(tmp_path):
   assert (tmp_path / 'sweep_spec.2.yaml').read_text() == 'seeds: [0, 1]\n'
   assert (tmp_path / run_dir.SWEEP_SPEC_FILE).read_text() == (
       'seeds: [0, 1, 2]\n')
+
+
+def test_the_progress_line_says_how_far_each_running_run_is(tmp_path):
+  runs = [spec_lib.Run(name=name, gin_files=(), bindings=(), seed=0)
+          for name in ('a', 'b', 'c')]
+  sweep = launch.Sweep(str(tmp_path), runs, cpus_per_run=1, out=io.StringIO())
+  sweep.states = {'a': 'running', 'b': 'running', 'c': 'pending'}
+  # 'a' wrote results at a quarter of its env steps; 'b' has none yet.
+  os.makedirs(tmp_path / 'a')
+  run_dir.write_json(str(tmp_path / 'a' / run_dir.RESULTS_FILE),
+                     {'env_steps_done': 250, 'num_env_steps': 1000})
+  assert sweep._progress_line() == (  # pylint: disable=protected-access
+      '0/3 done, 2 running, 0 failed, 1 pending; running: a 25%, b starting')

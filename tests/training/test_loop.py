@@ -92,6 +92,37 @@ def test_a_run_shorter_than_the_log_interval_has_its_summaries(tmp_path):
           'Speed/env_steps_per_second'} <= tags
 
 
+def test_returns_are_logged_against_env_steps_too_with_descriptions(
+    tmp_path):
+  runner = conftest.train_in_process(
+      tmp_path / 'run', 'dqn', 'cartpole_rigl.gin', 'rigl',
+      conftest.smoke_bindings('rigl') +
+      ["SparseTraining.dense_layers = ['output']"])
+  evals = conftest.summaries(os.path.join(runner.root_dir, 'eval'))
+  steps = {}
+  for tag, step, _ in evals:
+    steps.setdefault(tag, []).append(step)
+  # Evaluations at env steps 200 and 400: train steps 100 and 300 (the
+  # initial collect is 100 env steps, then one env step per train step).
+  assert steps == {'Eval/AverageReturn': [100, 300],
+                   'Eval/AverageReturnVsEnvironmentSteps': [200, 400]}
+  train = conftest.summaries(os.path.join(runner.root_dir, 'train'))
+  train_steps = [step for tag, step, _ in train
+                 if tag == 'Train/AverageReturnVsEnvironmentSteps']
+  # Every log interval's env step (the train steps would be 0, ..., 300).
+  assert train_steps == [100, 200, 300, 400]
+  tags = {tag for tag, _, _ in train}
+  assert 'Train/AverageReturn' in tags
+  # The output layer, kept dense, has no mask picture; the others do.
+  assert 'Diagnostics/q/mask/hidden_0' in tags
+  assert 'Diagnostics/q/mask/output' not in tags
+  # Each tag is described where it is first written.
+  first = {}
+  for tag, _, description in evals + train:
+    first.setdefault(tag, description)
+  assert not [tag for tag, description in first.items() if not description]
+
+
 class _AlternatingEpisodes:
   """An in-graph environment whose episodes last 3, 5, 3, 5, ... steps with
   a reward of 1 per step, so each return is its episode's length."""

@@ -115,7 +115,7 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path, agent):
   assert sorted(results['layer_sparsity']) == sorted(n.name for n in networks)
   assert results['active_params'] < 0.2 * results['total_params']
   assert conftest.event_tags(os.path.join(root, 'eval')) == {
-      'Eval/AverageReturn'}
+      'Eval/AverageReturn', 'Eval/AverageReturnVsEnvironmentSteps'}
   tags = conftest.event_tags(os.path.join(root, 'train'))
   assert {f'Losses/{name}' for name in
           ('loss',) + tuple(runner.bundle.logged_losses)} <= tags
