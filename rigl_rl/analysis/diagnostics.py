@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 import tf_keras
 
+from rigl_rl import logs
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
 from rigl_rl.training import hooks
@@ -208,29 +209,6 @@ def unit_activations(network: tf.Module, inputs
 PFOR_CONV_NOTICE = 'Conv2DBackpropFilter uses a while_loop. Fix that!'
 
 
-class _DropMessage(logging.Filter):
-  """Drops the log records of one exact message."""
-
-  def __init__(self, message: str):
-    super().__init__()
-    self.message = message
-
-  def filter(self, record: logging.LogRecord) -> bool:
-    return record.getMessage() != self.message
-
-
-@contextlib.contextmanager
-def _without_pfor_conv_notice():
-  """TensorFlow's logger drops `PFOR_CONV_NOTICE` inside the block."""
-  logger = tf.get_logger()
-  dropped = _DropMessage(PFOR_CONV_NOTICE)
-  logger.addFilter(dropped)
-  try:
-    yield
-  finally:
-    logger.removeFilter(dropped)
-
-
 # Each measure's TensorBoard description, by the part of its tag after
 # Diagnostics/<net>/.
 DESCRIPTIONS = {
@@ -415,7 +393,7 @@ class Diagnostics(hooks.TrainStepHook):
             tf.reduce_mean(tf.norm(values, axis=-1)))
       scalars[f'{prefix}/parameter_norm'] = float(
           tf.linalg.global_norm(trained.network.trainable_variables))
-      with _without_pfor_conv_notice():  # Traced on the first call.
+      with logs.without(tf.get_logger(), PFOR_CONV_NOTICE):  # Traced on the first call.
         snr, correlation = gradient_statistics_fn(head)
       scalars[f'{prefix}/gradient_snr'] = float(snr)
       images[f'{prefix}/gradient_correlation'] = correlation_image(

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from rigl_rl import logs
 from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import spec as spec_lib
 from rigl_rl.training import run_dir
@@ -25,6 +26,10 @@ STOP_FILE = '.stop'  # Ctrl-C's stop level, read by the tasks.
 LOG_FILE = 'train.log'
 # rigl-train's exit status after Ctrl-C, once its checkpoint is saved.
 INTERRUPTED = 130
+# Ray's notice, at every local start, that it turned on token authentication
+# by default; the user's RAY_AUTH_MODE decides, and the notice is only noise.
+RAY_TOKEN_LOGGER = 'ray._private.authentication.authentication_token_setup'
+RAY_TOKEN_NOTICE = 'Token authentication is enabled for this Ray cluster.'
 
 
 def finished(root_dir: str) -> bool:
@@ -271,18 +276,19 @@ class Sweep:
       self._write_status()
       return 'finished'
 
-    if self.ray_address:
-      try:
-        ray.init(address=self.ray_address, log_to_driver=False,
-                 logging_level=logging.WARNING)
-      except (ConnectionError, RuntimeError, ValueError) as e:
-        raise ConfigError(f'cannot reach Ray at --ray_address='
-                          f'{self.ray_address}: {str(e).strip().splitlines()[0]}'
-                          ) from None
-    else:
-      # 'local': a new instance, never a cluster `ray start` left running.
-      ray.init(address='local', include_dashboard=False, log_to_driver=False,
-               logging_level=logging.WARNING)
+    with logs.without(logging.getLogger(RAY_TOKEN_LOGGER), RAY_TOKEN_NOTICE):
+      if self.ray_address:
+        try:
+          ray.init(address=self.ray_address, log_to_driver=False,
+                   logging_level=logging.WARNING)
+        except (ConnectionError, RuntimeError, ValueError) as e:
+          raise ConfigError(
+              f'cannot reach Ray at --ray_address={self.ray_address}: '
+              f'{str(e).strip().splitlines()[0]}') from None
+      else:
+        # 'local': a new instance, never a cluster `ray start` left running.
+        ray.init(address='local', include_dashboard=False,
+                 log_to_driver=False, logging_level=logging.WARNING)
     cpus = ray.cluster_resources().get('CPU', 0)
     if cpus < self.cpus_per_run:
       ray.shutdown()

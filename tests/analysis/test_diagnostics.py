@@ -8,6 +8,7 @@ from tf_agents.specs import tensor_spec
 
 from rigl_rl import config
 from rigl_rl.training.loop import Runner
+from rigl_rl import logs
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
 from tests import conftest
@@ -237,7 +238,7 @@ def test_the_pfor_conv_notice_is_dropped_while_gradients_are_traced():
     _per_example_conv_gradients()
   assert diagnostics.PFOR_CONV_NOTICE in messages  # TF says it.
   with conftest.logged_messages(logger) as messages:
-    with diagnostics._without_pfor_conv_notice():  # pylint: disable=protected-access
+    with logs.without(logger, diagnostics.PFOR_CONV_NOTICE):
       gradients = _per_example_conv_gradients()
       logger.warning('another warning')
     _per_example_conv_gradients()  # The filter is gone after the block.

@@ -78,6 +78,7 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   output = process.communicate(timeout=120)[0]
   assert process.returncode == 130, output
   assert 'Run the same command to go on' in output
+  assert launch.RAY_TOKEN_NOTICE not in output  # Ray's notice is dropped.
   with open(os.path.join(sweep_dir, launch.STATUS_FILE)) as f:
     status = json.load(f)
   assert 'interrupted' in {s['state'] for s in status.values()}, status
