@@ -7,8 +7,8 @@ from tf_agents.networks import sequential
 from tf_agents.specs import tensor_spec
 
 from rigl_rl import config
-from rigl_rl.training.loop import Runner
 from rigl_rl import logs
+from rigl_rl.training.loop import Runner
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
 from tests import conftest
