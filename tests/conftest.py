@@ -155,6 +155,14 @@ def train_command(root_dir, gin_file, bindings):
           [f'--gin_bindings={binding}' for binding in bindings])
 
 
+def run_evaluate(root_dir, *flags):
+  """Runs bin/evaluate on a run directory; returns the CompletedProcess."""
+  return subprocess.run(
+      [sys.executable, os.path.join(REPO, 'bin', 'evaluate'),
+       f'--root_dir={root_dir}', *flags],
+      capture_output=True, text=True, timeout=600, cwd=REPO)
+
+
 def run_train(root_dir, gin_file, bindings, timeout=600):
   """Runs bin/train to completion; returns the CompletedProcess."""
   return subprocess.run(

@@ -122,18 +122,28 @@ def evaluate(root_dir: str, episodes: int, seed: int = 0,
   progress(f'mean return {returns.mean():.2f} over {episodes} episodes '
            f'({time.time() - start:.0f} s)'
            + (f'; {len(videos)} videos in {video_dir}' if video else ''))
+  return {**run_record(root_dir, path, env_spec, bundle, episodes, seed),
+          **return_statistics(returns), 'videos': videos}
+
+
+def run_record(root_dir: str, checkpoint: str, env_spec: factory.Spec,
+               bundle, episodes: int, seed: int) -> Dict[str, object]:
+  """What an evaluation's JSON says of the run it evaluated."""
   return {
       'run_dir': os.path.abspath(root_dir),
-      'checkpoint': path,
+      'checkpoint': checkpoint,
       'env': factory.spec_name(env_spec),
       'method': bundle.method,
       'episodes': episodes,
       'seed': seed,
-      'mean_return': float(returns.mean()),
-      'std_return': float(returns.std()),
-      'returns': [float(r) for r in returns],
-      'videos': videos,
   }
+
+
+def return_statistics(returns: np.ndarray) -> Dict[str, object]:
+  """The mean, standard deviation and list of episode returns."""
+  return {'mean_return': float(returns.mean()),
+          'std_return': float(returns.std()),
+          'returns': [float(r) for r in returns]}
 
 
 def output_paths(out_dir: str) -> Dict[str, str]:

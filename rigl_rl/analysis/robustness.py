@@ -57,20 +57,13 @@ def evaluate(root_dir: str, sigmas: Sequence[float], episodes: int,
     except ValueError as e:
       raise ConfigError(f'{factory.spec_name(env_spec)}: {e}') from e
     returns = evaluation.episode_returns(env, bundle, episodes, rng)
-    rows.append({'sigma': float(sigma), 'mean_return': float(returns.mean()),
-                 'std_return': float(returns.std()),
-                 'returns': [float(r) for r in returns]})
+    rows.append({'sigma': float(sigma),
+                 **evaluation.return_statistics(returns)})
     progress(f'sigma {sigma:g}: mean return {returns.mean():.2f} over '
              f'{episodes} episodes ({time.time() - start:.0f} s)')
-  return {
-      'run_dir': os.path.abspath(root_dir),
-      'checkpoint': path,
-      'env': factory.spec_name(env_spec),
-      'method': bundle.method,
-      'episodes': episodes,
-      'seed': seed,
-      'noise': rows,
-  }
+  return {**evaluation.run_record(root_dir, path, env_spec, bundle, episodes,
+                                  seed),
+          'noise': rows}
 
 
 def output_paths(out_dir: str) -> Dict[str, str]:

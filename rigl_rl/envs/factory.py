@@ -5,7 +5,6 @@ Specs are gymnasium ids for classic control and MuJoCo ('CartPole-v1',
 'atari:Pong'), or a configured `pixels.Game` (`@atari()` in gin), whose
 preprocessing settings come from gin.
 """
-import contextlib
 from typing import Callable, Dict, Optional, Union
 
 import gymnasium as gym
@@ -105,8 +104,7 @@ def make_py_environment(spec: Spec, seed: int, video: Optional[video_lib.Video] 
   if isinstance(spec, str) and spec in names.GYMNASIUM:
     # MuJoCo's warnings (gymnasium's HalfCheetah uses an attribute MuJoCo 4
     # deprecates) go to stderr, which bin/train keeps in startup.log.
-    with (mujoco_log.written_to(None) if spec in names.MUJOCO else
-          contextlib.nullcontext()):
+    with mujoco_log.written_for(spec, None):
       env = gym.make(spec, render_mode='rgb_array' if video else None)
     return GymnasiumEnvironment(video_lib.recorded(env, video), seed)
   if isinstance(spec, str):

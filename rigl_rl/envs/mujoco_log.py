@@ -8,6 +8,8 @@ the run loop say where it goes instead, for the block they run.
 import contextlib
 from typing import Iterator, Optional
 
+from rigl_rl.envs import names
+
 # Beside a MuJoCo run's other files.
 LOG_FILE = 'mujoco.log'
 
@@ -34,3 +36,11 @@ def written_to(path: Optional[str]) -> Iterator[None]:
     config = mujoco.MjLogConfig.get()
     config.logfile, config.logto_file = saved
     config.set()
+
+
+def written_for(env_name: str, path: Optional[str]):
+  """`written_to(path)` for a MuJoCo environment; nothing for another, whose
+  run needs no MuJoCo (nor its import)."""
+  if env_name not in names.MUJOCO:
+    return contextlib.nullcontext()
+  return written_to(path)

@@ -7,7 +7,6 @@ the nearest point where a hook acts, lets the hooks due there act, and knows
 none of them by name. Mask updates happen inside the train step, in the
 sparse optimizer (`sparsity/optimizer.py`).
 """
-import contextlib
 import math
 import os
 import re
@@ -24,7 +23,6 @@ from rigl_rl import checks
 from rigl_rl.agents import base
 from rigl_rl.envs import factory
 from rigl_rl.envs import mujoco_log
-from rigl_rl.envs import names
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import checkpoints as checkpoints_lib
 from rigl_rl.training import hooks as hooks_lib
@@ -532,13 +530,6 @@ class Runner:
     with open(os.path.join(self.root_dir, 'startup.log'), 'a') as f:
       f.write(text)
 
-  def _mujoco_log(self):
-    """A MuJoCo run's simulation warnings go to its run directory."""
-    if self.env_name not in names.MUJOCO:
-      return contextlib.nullcontext()
-    return mujoco_log.written_to(os.path.join(self.root_dir,
-                                              mujoco_log.LOG_FILE))
-
   def run(self) -> str:
     """Trains to `num_env_steps`, resuming from the run directory.
 
@@ -578,7 +569,9 @@ class Runner:
     self._episode_return.assign(0.0)
     self.experience.memory.close_episode()
     try:
-      with self._mujoco_log():
+      # A MuJoCo run's simulation warnings go to its run directory.
+      with mujoco_log.written_for(
+          self.env_name, os.path.join(self.root_dir, mujoco_log.LOG_FILE)):
         status = train(self, self.hooks)
       if status == 'interrupted':
         self.save()

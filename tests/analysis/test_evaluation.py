@@ -1,8 +1,6 @@
 """bin/evaluate --mode=plain: returns of a run's checkpoint, and videos."""
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -10,8 +8,6 @@ import rigl_rl
 from rigl_rl.analysis import evaluation
 from rigl_rl.errors import ConfigError
 from tests import conftest
-
-EVALUATE = os.path.join(conftest.REPO, 'bin', 'evaluate')
 
 
 @pytest.fixture(scope='module')
@@ -61,15 +57,9 @@ def test_bad_episode_counts_are_refused(cartpole_run, tmp_path):
   assert not os.path.exists(tmp_path / 'a')
 
 
-def _evaluate(root_dir, *flags):
-  return subprocess.run(
-      [sys.executable, EVALUATE, f'--root_dir={root_dir}', *flags],
-      capture_output=True, text=True, timeout=600, cwd=conftest.REPO)
-
-
 def test_bin_evaluate_plain(cartpole_run, tmp_path):
   out_dir = tmp_path / 'plain'
-  proc = _evaluate(cartpole_run.root_dir, '--mode=plain', '--episodes=2',
+  proc = conftest.run_evaluate(cartpole_run.root_dir, '--mode=plain', '--episodes=2',
                    f'--out_dir={out_dir}')
   assert proc.returncode == 0, proc.stderr
   assert proc.stdout.strip().splitlines()[-1] == (
@@ -78,11 +68,11 @@ def test_bin_evaluate_plain(cartpole_run, tmp_path):
       'returns']) == 2
   assert not (out_dir / evaluation.VIDEO_DIR).exists()
   # Flags of the other mode are refused, not ignored.
-  proc = _evaluate(cartpole_run.root_dir, '--mode=plain', '--sigmas=1')
+  proc = conftest.run_evaluate(cartpole_run.root_dir, '--mode=plain', '--sigmas=1')
   assert proc.returncode == 1
   assert proc.stderr.strip() == ('error: --sigmas applies to --mode=noise; '
                                  'drop it or pass --mode=noise')
-  proc = _evaluate(cartpole_run.root_dir, '--video_episodes=1')
+  proc = conftest.run_evaluate(cartpole_run.root_dir, '--video_episodes=1')
   assert proc.stderr.strip().endswith('--video_episodes applies to '
                                       '--mode=plain; drop it or pass '
                                       '--mode=plain')

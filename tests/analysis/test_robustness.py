@@ -1,8 +1,5 @@
 """bin/evaluate: returns under pixel noise from a run's checkpoint."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -10,18 +7,10 @@ from rigl_rl.analysis import robustness
 from rigl_rl.errors import ConfigError
 from tests import conftest
 
-EVALUATE = os.path.join(conftest.REPO, 'bin', 'evaluate')
-
-
-def _evaluate(root_dir, *flags):
-  return subprocess.run(
-      [sys.executable, EVALUATE, f'--root_dir={root_dir}', *flags],
-      capture_output=True, text=True, timeout=600, cwd=conftest.REPO)
-
 
 def test_noise_evaluation_of_a_tiny_checkpoint(minatar_rigl_run, tmp_path):
   out_dir = tmp_path / 'robustness'
-  proc = _evaluate(minatar_rigl_run.root_dir, '--sigmas=0,1,3',
+  proc = conftest.run_evaluate(minatar_rigl_run.root_dir, '--sigmas=0,1,3',
                    '--episodes=2', f'--out_dir={out_dir}')
   assert proc.returncode == 0, proc.stderr
   assert 'sigma 3: mean return' in proc.stdout
