@@ -94,17 +94,31 @@ class EnvStepHook(Hook):
 
 
 class ReturnsSince:
-  """The average return of the training episodes finished since a mark."""
+  """The average return of the training episodes finished since a mark.
 
-  def __init__(self):
-    self.mark = (0.0, 0)
+  The mark is a pair of variables, which a hook that resumes from it puts
+  in the run's checkpoint (`variables`).
+  """
+
+  def __init__(self, run=None):
+    """Args:
+      run: the Runner, to mark now; None marks the run's start."""
+    total, count = run.finished_episodes() if run is not None else (0.0, 0)
+    self._total = tf.Variable(total, dtype=tf.float64, trainable=False)
+    self._count = tf.Variable(count, dtype=tf.int64, trainable=False)
+
+  def variables(self, prefix: str) -> Dict[str, tf.Variable]:
+    """The mark's variables, named for a checkpoint."""
+    return {f'{prefix}_total': self._total, f'{prefix}_count': self._count}
 
   def read(self, run) -> Tuple[Optional[float], int]:
     """The average return since the mark (None if no episode finished) and
     the number of episodes; moves the mark to now."""
     total, count = run.finished_episodes()
-    then_total, then_count = self.mark
-    self.mark = (total, count)
+    then_total, then_count = float(self._total.numpy()), int(
+        self._count.numpy())
+    self._total.assign(total)
+    self._count.assign(count)
     episodes = count - then_count
     return ((total - then_total) / episodes if episodes else None), episodes
 
@@ -178,29 +192,22 @@ class TrainingReturns(EnvStepHook):
   def __init__(self, interval: int):
     super().__init__(interval)
     self.iterations: List[List[Optional[float]]] = []
-    self._since = ReturnsSince()
 
   def bind(self, run) -> Dict[str, object]:
     self._history = tf.Variable('[]', dtype=tf.string,
                                 name='train_return_history')
-    self._mark_total = tf.Variable(0.0, dtype=tf.float64)
-    self._mark_count = tf.Variable(0, dtype=tf.int64)
+    self._since = ReturnsSince()
     return {'train_return_history': self._history,
-            'train_return_mark_total': self._mark_total,
-            'train_return_mark_count': self._mark_count}
+            **self._since.variables('train_return_mark')}
 
   def start(self, run) -> None:
     super().start(run)
     self.iterations = json.loads(self._history.numpy().decode())
-    self._since.mark = (float(self._mark_total.numpy()),
-                        int(self._mark_count.numpy()))
 
   def at_interval(self, run) -> None:
     average, episodes = self._since.read(run)
     self.iterations.append([run.env_step, average, episodes])
     self._history.assign(json.dumps(self.iterations))
-    self._mark_total.assign(self._since.mark[0])
-    self._mark_count.assign(self._since.mark[1])
 
   def results(self) -> Dict[str, object]:
     return {'train_returns': self.iterations,
@@ -298,8 +305,7 @@ class Progress(EnvStepHook):
   def start(self, run) -> None:
     super().start(run)
     self._speed.start(run.env_step)
-    self._returns = ReturnsSince()
-    self._returns.mark = run.finished_episodes()
+    self._returns = ReturnsSince(run)
 
   def finish(self, run) -> None:
     # A run's last step always has its summaries, however short the run.

@@ -230,7 +230,8 @@ class Runner:
     # The signal (SIGINT or SIGTERM) that asked the run to stop, if any.
     self.interrupted: Optional[int] = None
     self.already_finished = False
-    self._saved_env_step: Optional[int] = None
+    # (env step, train step) of the newest checkpoint on disk.
+    self._saved: Optional[Tuple[int, int]] = None
     self._prepared = False
     self._resumed = False
 
@@ -445,21 +446,29 @@ class Runner:
                         'to resume') from e
 
   def save(self) -> None:
-    """Checkpoints the run, numbered by its env step (once per env step).
+    """Checkpoints the run, numbered by its env step.
+
+    Train steps taken since a checkpoint at this env step (the rest of a
+    rollout's epochs, or a replay ratio above 1) replace that checkpoint.
 
     Raises:
       ConfigError: if another process took the run over, or the checkpoint
         cannot be written.
     """
-    if self._saved_env_step == self.env_step:
+    if self._saved == (self.env_step, self.train_step):
       return
     run_dir.check_lock(self.root_dir)
     self.checkpoints.save(self.env_step)
-    self._saved_env_step = self.env_step
+    self._saved = (self.env_step, self.train_step)
 
-  def restore(self) -> bool:
+  def restore(self, finished: bool = False) -> bool:
     """Restores the newest readable checkpoint, if any. Returns whether it
     did.
+
+    Args:
+      finished: results.json says the run finished. Its replay memory (for
+        Atari, minutes to read) is then read only if the checkpoint says
+        otherwise.
 
     Raises:
       ConfigError: if no checkpoint can be read, or they do not match the
@@ -467,7 +476,8 @@ class Runner:
     """
 
     def restore(path):
-      self.experience.memory.read_beside(path)
+      if not finished:
+        self.experience.memory.read_beside(path)
       # Optimizer hyper-parameters are restored when the first train step
       # creates them; a finished run never does, and need not warn.
       self.checkpoint.restore(path).assert_existing_objects_matched(
@@ -483,7 +493,9 @@ class Runner:
           'run in a new --root_dir') from e
     if path is None:
       return False
-    self._saved_env_step = self.env_step
+    if finished and not self.done:
+      self.experience.memory.read_beside(path)
+    self._saved = (self.env_step, self.train_step)
     return True
 
   def _on_signal(self, signum, frame):
@@ -507,9 +519,9 @@ class Runner:
       return
     resuming = run_dir.claim(self.root_dir, gin.operative_config_str())
     self.checkpoints.remove_leftovers()
-    self._resumed = resuming and self.restore()
-    self.already_finished = (self._resumed and self.done and
-                             run_dir.finished(self.root_dir))
+    finished = resuming and run_dir.finished(self.root_dir)
+    self._resumed = resuming and self.restore(finished)
+    self.already_finished = self._resumed and self.done and finished
     # A run killed before its first checkpoint restarts with the networks
     # it wrote then: the same seed draws them again.
     if not os.path.exists(os.path.join(self.root_dir,

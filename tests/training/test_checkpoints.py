@@ -179,3 +179,19 @@ def test_a_run_killed_after_its_last_checkpoint_is_completed(finished_run):
   assert completed['finished']
   assert completed['eval'] == results['eval']
   assert completed['diagnostics'] == results['diagnostics'] != {}
+
+
+def test_train_steps_after_the_last_env_step_are_checkpointed(tmp_path):
+  # PPO's last rollout reaches env step 512 at train step 25, where a
+  # checkpoint is due; its other 7 train steps come at the same env step.
+  root = tmp_path / 'run'
+  conftest.train_in_process(root, 'ppo', 'cartpole_rigl.gin', 'rigl')
+  gin.clear_config()
+  config.parse([conftest.gin_path('cartpole_rigl.gin', 'ppo')],
+               conftest.smoke_bindings('rigl', 'ppo'))
+  again = Runner(str(root), verbose=False)
+  again.prepare()
+  assert (again.env_step, again.train_step) == (512, 32)
+  assert again.already_finished
+  assert not [name for name in os.listdir(root / 'checkpoints')
+              if 'replaced' in name or '_temp' in name]

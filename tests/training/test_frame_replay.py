@@ -121,6 +121,19 @@ def test_save_and_load_round_trip(tmp_path):
                expected)
 
 
+def test_saving_again_replaces_the_files(tmp_path):
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
+  _fill(memory, [6])
+  memory.save_files(str(tmp_path / 'replay-7'))
+  first = int(memory.buffer.add_count)
+  _fill(memory, [4])
+  memory.save_files(str(tmp_path / 'replay-7'))
+  assert sorted(os.listdir(tmp_path)) == ['replay-7']
+  restored = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
+  restored.load_files(str(tmp_path / 'replay-7'))
+  assert restored.buffer.add_count == memory.buffer.add_count > first
+
+
 def test_too_few_transitions_say_so():
   memory = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
   _fill(memory, [1])
@@ -148,13 +161,30 @@ def test_off_policy_clips_stored_rewards_only():
                                 [-1.0, 0.5, 1.0])
 
 
+def _copy(run, tmp_path, finished):
+  """A copy of a run's directory; not finished: as if stopped after its last
+  checkpoint, before it wrote its results."""
+  # pylint: disable=g-import-not-at-top
+  import json
+  import shutil
+  copy = str(tmp_path / 'run')
+  shutil.copytree(run.root_dir, copy, ignore=shutil.ignore_patterns('.lock'))
+  results = os.path.join(copy, 'results.json')
+  with open(results) as f:
+    written = json.load(f)
+  written['finished'] = finished
+  with open(results, 'w') as f:
+    json.dump(written, f)
+  return copy
+
+
 def test_run_resumes_with_the_replay_saved_beside_its_checkpoint(
-    atari_rigl_run):
+    atari_rigl_run, tmp_path):
   # pylint: disable=g-import-not-at-top
   from rigl_rl import config
   from rigl_rl.training.loop import Runner
   from tests import conftest
-  root = atari_rigl_run.root_dir
+  root = _copy(atari_rigl_run, tmp_path, finished=False)
   checkpoints = os.path.join(root, 'checkpoints')
   kept = sorted(name for name in os.listdir(checkpoints)
                 if name.startswith('replay-'))
@@ -180,9 +210,7 @@ def test_missing_replay_files_fall_back_then_stop_the_resume(atari_rigl_run,
   from rigl_rl.errors import ConfigError
   from rigl_rl.training.loop import Runner
   from tests import conftest
-  copy = str(tmp_path / 'run')
-  shutil.copytree(atari_rigl_run.root_dir, copy,
-                  ignore=shutil.ignore_patterns('.lock'))
+  copy = _copy(atari_rigl_run, tmp_path, finished=False)
   checkpoints = os.path.join(copy, 'checkpoints')
   config.parse([conftest.gin_path('atari_nature_rigl.gin')],
                conftest.ATARI_SMOKE_BINDINGS)
@@ -200,6 +228,23 @@ def test_missing_replay_files_fall_back_then_stop_the_resume(atari_rigl_run,
   assert runner.env_step == 300
   assert sorted(os.listdir(os.path.join(checkpoints, 'unreadable'))) == [
       'ckpt-400.data-00000-of-00001', 'ckpt-400.index']
+
+def test_a_finished_run_does_not_read_its_replay(atari_rigl_run, tmp_path):
+  # pylint: disable=g-import-not-at-top
+  import shutil
+  from rigl_rl import config
+  from rigl_rl.training.loop import Runner
+  from tests import conftest
+  copy = _copy(atari_rigl_run, tmp_path, finished=True)
+  for kept in ('replay-300', 'replay-400'):
+    shutil.rmtree(os.path.join(copy, 'checkpoints', kept))
+  config.parse([conftest.gin_path('atari_nature_rigl.gin')],
+               conftest.ATARI_SMOKE_BINDINGS)
+  runner = Runner(copy, verbose=False)
+  assert runner.run() == 'finished'
+  assert runner.already_finished and runner.train_step == 50
+  assert runner.experience.memory.buffer.add_count == 0
+
 
 def test_n_step_returns_stop_at_the_terminal():
   memory = replay.FrameReplay(SPEC, ACTIONS, capacity=100, update_horizon=3,
