@@ -56,6 +56,8 @@ setuptools.setup(
         # Runner.extra_hooks = [@Tracking()]: mirrors TensorBoard scalars.
         'mlflow': ['mlflow-skinny>=2.10'],
         'wandb': ['wandb>=0.16'],
+        # The CUDA libraries TensorFlow needs to see an NVIDIA GPU.
+        'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
         'test': ['pytest>=8', 'rigl_rl[sweep,report,video,mlflow,wandb]'],
     },
 )

@@ -51,7 +51,8 @@ def main():
     run_dir.lock(FLAGS.sweep_dir)  # One driver per sweep: no duplicate runs.
     sweep = launch.Sweep(FLAGS.sweep_dir, spec.runs + matched,
                          spec.cpus_per_run, FLAGS.ray_address,
-                         FLAGS.progress_interval, spec_path=FLAGS.spec)
+                         FLAGS.progress_interval, spec_path=FLAGS.spec,
+                         gpus_per_run=spec.gpus_per_run)
     status = sweep.run()
   sys.exit({'finished': 0, 'failed': 1, 'interrupted': 130}[status])
 

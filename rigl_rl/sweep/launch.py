@@ -161,7 +161,7 @@ class Sweep:
   def __init__(self, sweep_dir: str, runs: Sequence[spec_lib.Run],
                cpus_per_run: float, ray_address: Optional[str] = None,
                progress_interval: float = 60.0, out=sys.stdout,
-               spec_path: Optional[str] = None):
+               spec_path: Optional[str] = None, gpus_per_run: float = 0):
     """Prepares the sweep directory.
 
     Args:
@@ -174,10 +174,12 @@ class Sweep:
       out: where progress lines go.
       spec_path: the spec file the runs come from; copied into the sweep
         dir (`record_spec`) once the runs are checked against it.
+      gpus_per_run: Ray GPUs each run takes (a fraction shares one).
     """
     self.sweep_dir = sweep_dir
     self.runs = list(runs)
     self.cpus_per_run = cpus_per_run
+    self.gpus_per_run = gpus_per_run
     self.ray_address = ray_address
     self.progress_interval = progress_interval
     self.out = out
@@ -289,16 +291,24 @@ class Sweep:
         # 'local': a new instance, never a cluster `ray start` left running.
         ray.init(address='local', include_dashboard=False,
                  log_to_driver=False, logging_level=logging.WARNING)
-    cpus = ray.cluster_resources().get('CPU', 0)
-    if cpus < self.cpus_per_run:
-      ray.shutdown()
-      raise ConfigError(f'the Ray cluster has {cpus} CPUs; a run needs '
-                         f'{self.cpus_per_run} (cpus_per_run in the spec)')
-    self._print(f'Ray: {cpus:g} CPUs, up to {int(cpus // self.cpus_per_run)} '
+    resources = ray.cluster_resources()
+    cpus, gpus = resources.get('CPU', 0), resources.get('GPU', 0)
+    for have, need, what in ((cpus, self.cpus_per_run, 'CPU'),
+                             (gpus, self.gpus_per_run, 'GPU')):
+      if have < need:
+        ray.shutdown()
+        raise ConfigError(f'the Ray cluster has {have:g} {what}s; a run needs '
+                          f'{need:g} ({what.lower()}s_per_run in the spec)')
+    at_once = cpus // self.cpus_per_run
+    if self.gpus_per_run:
+      at_once = min(at_once, gpus // self.gpus_per_run)
+    self._print(f'Ray: {cpus:g} CPUs, {gpus:g} GPUs, up to {int(at_once)} '
                 'runs at once; logs in <run>/train.log, status in '
                 f'{STATUS_FILE}.')
     stop_file = os.path.join(self.sweep_dir, STOP_FILE)
+    # Ray gives a run with GPUs its own CUDA_VISIBLE_DEVICES.
     task = ray.remote(train_process).options(num_cpus=self.cpus_per_run,
+                                             num_gpus=self.gpus_per_run,
                                              max_retries=0)
     threads = max(1, int(self.cpus_per_run))
     refs = {}

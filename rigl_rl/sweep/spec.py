@@ -26,7 +26,8 @@ from rigl_rl import experiments as experiments_lib
 from rigl_rl.errors import ConfigError
 from rigl_rl.errors import one_line
 
-SPEC_KEYS = ('seeds', 'bindings', 'experiments', 'cpus_per_run')
+SPEC_KEYS = ('seeds', 'bindings', 'experiments', 'cpus_per_run',
+             'gpus_per_run')
 EXPERIMENT_KEYS = ('gin_files', 'grid', 'matched_dense', 'width_parameter')
 # The MLP's width multiplier; pixel networks name their own.
 DEFAULT_WIDTH_PARAMETER = 'mlp_layers.width'
@@ -76,6 +77,7 @@ class Spec:
   seeds: List[int]
   bindings: List[str]
   cpus_per_run: float
+  gpus_per_run: float
   runs: List[Run]
   matches: List[MatchRequest]
 
@@ -183,6 +185,11 @@ def load(path: str) -> Spec:
   cpus = data.get('cpus_per_run', 1)
   if not isinstance(cpus, (int, float)) or isinstance(cpus, bool) or cpus <= 0:
     _fail(path, f'cpus_per_run must be a positive number, got {cpus!r}')
+  # A fraction lets several runs share one GPU.
+  gpus = data.get('gpus_per_run', 0)
+  if not isinstance(gpus, (int, float)) or isinstance(gpus, bool) or gpus < 0:
+    _fail(path, f'gpus_per_run must be a number >= 0 (0.25 puts four runs on '
+          f'a GPU), got {gpus!r}')
   experiments = data.get('experiments')
   if not isinstance(experiments, list) or not experiments:
     _fail(path, 'experiments must be a non-empty list')
@@ -244,7 +251,7 @@ def load(path: str) -> Spec:
       in matches.items()
   ]
   return Spec(seeds=seeds, bindings=bindings, cpus_per_run=cpus,
-              runs=runs, matches=requests)
+              gpus_per_run=gpus, runs=runs, matches=requests)
 
 
 def check_bindings(runs: Sequence[Run]) -> None:

@@ -2,6 +2,7 @@
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -121,6 +122,20 @@ def _refusal(sweep_dir, tmp_path):
   output = process.communicate(timeout=120)[0]
   assert process.returncode == 1, output
   return output.strip().splitlines()[-1]
+
+
+def test_more_gpus_than_the_cluster_has_are_refused(tmp_path):
+  spec = _spec(tmp_path)
+  with open(spec, 'a') as f:
+    f.write('gpus_per_run: 1000\n')
+  sweep_dir = tmp_path / 'sweep'
+  process = _sweep(str(sweep_dir), spec)
+  output = process.communicate(timeout=120)[0]
+  assert process.returncode == 1, output
+  assert re.fullmatch(r'error: the Ray cluster has \d+ GPUs; a run needs 1000 '
+                      r'\(gpus_per_run in the spec\)',
+                      output.strip().splitlines()[-1]), output
+  assert not [name for name in os.listdir(sweep_dir) if '__SEED=' in name]
 
 
 def test_second_sweep_on_the_same_dir_is_refused(tmp_path):

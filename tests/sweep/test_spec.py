@@ -18,6 +18,7 @@ def test_grid_times_seeds_named_from_bindings(tmp_path):
   path = _write(tmp_path, f"""
 seeds: [0, 3]
 bindings: ['NUM_ENV_STEPS = 500']
+gpus_per_run: 0.25
 experiments:
   - gin_files: [{gin_path('cartpole_dense.gin')}]
   - gin_files: [{gin_path('cartpole_rigl.gin')}, {gin_path('cartpole_set.gin')}]
@@ -37,6 +38,7 @@ experiments:
                            'RigL.drop_fraction = @ConstantDropFraction()',
                            'SPARSITY = 0.9', 'SEED = 0')
   assert spec.matches == []
+  assert (spec.cpus_per_run, spec.gpus_per_run) == (1, 0.25)
 
 
 def test_matched_dense_shared_by_methods_and_named_per_sparsity(tmp_path):
@@ -82,6 +84,8 @@ experiments:
     ('experiments:\n  - gin_files: [{dense}, {dense}]',
      'two runs are both named cartpole_dense__SEED=0'),
     ('experiments: [', 'not valid YAML'),
+    ('gpus_per_run: -1\nexperiments:\n  - gin_files: [{dense}]',
+     'gpus_per_run must be a number >= 0'),
     ('experiments:\n  - gin_files: [{dense}]\n    grid: {{SEED: [[1]]}}',
      'grid value [1] is not a number, bool, null or string'),
 ])
