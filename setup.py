@@ -15,7 +15,7 @@ setuptools.setup(
     package_data={'rigl_rl': ['gin/*/*.gin', 'gin/*/common/*.gin']},
     entry_points={'console_scripts': [
         f'rigl-{name} = rigl_rl.bin:rigl_{name}'
-        for name in ('train', 'evaluate', 'sweep', 'report')]},
+        for name in ('train', 'evaluate', 'sweep', 'report', 'export')]},
     # Verified by installing: 3.11 is the stack's (DESIGN section 2). 3.12
     # does not install: tf-agents 0.18 pins pygame 2.1.3, which has no
     # 3.12 wheel and does not build without SDL2.
@@ -53,11 +53,15 @@ setuptools.setup(
         # bin/evaluate --video_episodes: gymnasium's RecordVideo writes MP4s
         # with moviepy.
         'video': ['moviepy>=2,<3'],
+        # bin/export: runs the TFLite model (TensorFlow 2.21 deprecates
+        # tf.lite.Interpreter for LiteRT); 2.3.0 verified.
+        'export': ['ai-edge-litert>=2.3,<3'],
         # Runner.extra_hooks = [@Tracking()]: mirrors TensorBoard scalars.
         'mlflow': ['mlflow-skinny>=2.10'],
         'wandb': ['wandb>=0.16'],
         # The CUDA libraries TensorFlow needs to see an NVIDIA GPU.
         'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
-        'test': ['pytest>=8', 'rigl_rl[sweep,report,video,mlflow,wandb]'],
+        'test': ['pytest>=8',
+                 'rigl_rl[sweep,report,video,mlflow,wandb,export]'],
     },
 )

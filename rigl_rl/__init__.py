@@ -5,7 +5,7 @@
 
 tfmot only accepts Keras 2 objects, so Keras 2 (tf_keras) must back `tf.keras`
 before TensorFlow is first imported. Importing rigl_rl loads no TensorFlow:
-`train`, `evaluate` and `noise_robustness` (rigl_rl.api) load it when first
+`train`, `evaluate`, `noise_robustness` and `export_policy` (rigl_rl.api) load it when first
 called.
 """
 import os
@@ -14,5 +14,6 @@ os.environ['TF_USE_LEGACY_KERAS'] = '1'
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from rigl_rl.api import evaluate
+from rigl_rl.api import export_policy
 from rigl_rl.api import noise_robustness
 from rigl_rl.api import train

@@ -158,3 +158,40 @@ def noise_robustness(root_dir: str,
   paths = robustness.write(results, out_dir)
   progress(f'Wrote {paths["json"]} and {paths["plot"]}')
   return results
+
+
+def export_policy(root_dir: str, out_dir: str, observations: int = 256,
+                  seed: int = 0,
+                  progress: Callable[[str], None] = print) -> Dict[str, object]:
+  """Exports a DQN run's greedy policy as a SavedModel and a sparse TFLite
+  model, checked against the trained network (`rigl_rl.export.export_run`).
+
+  Refuses an out_dir that exists. Clears gin's configuration before and
+  after, as `train`.
+
+  Args:
+    root_dir: a run directory written by `train` (rigl-train).
+    out_dir: a new directory for saved_model/, policy.tflite, export.json.
+    observations: observations recorded from the environment for the check.
+    seed: seeds the environment and the recording.
+    progress: called with the check's lines and the files written.
+
+  Returns:
+    What export.json holds: the run, its checkpoint, the max abs Q-value
+    difference of each exported model, and the TFLite model's size.
+
+  Raises:
+    ConfigError: for a directory without a run or checkpoint, a run that is
+      not DQN, an out_dir that exists, or LiteRT not installed.
+    ExportMismatch: if an exported model's greedy actions differ from the
+      trained network's (nothing is written).
+  """
+  cli.existing_dir('root_dir', root_dir,
+                   'a run directory written by rigl-train')
+  with cli.startup():  # TensorFlow's chatter, held.
+    from rigl_rl import export  # pylint: disable=g-import-not-at-top
+  gin.clear_config()
+  try:
+    return export.export_run(root_dir, out_dir, observations, seed, progress)
+  finally:
+    gin.clear_config()

@@ -11,6 +11,10 @@ def one_line(error: BaseException) -> str:
   return text.splitlines()[0].strip()
 
 
+class ExportMismatch(RuntimeError):
+  """An exported policy picks other actions than the trained network."""
+
+
 class Interrupted(Exception):
   """A run that SIGINT or SIGTERM stopped, its checkpoint saved.
 

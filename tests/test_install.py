@@ -18,7 +18,8 @@ from tests import conftest
 
 pytestmark = pytest.mark.install
 
-BINARIES = ('rigl-train', 'rigl-evaluate', 'rigl-sweep', 'rigl-report')
+BINARIES = ('rigl-train', 'rigl-evaluate', 'rigl-sweep', 'rigl-report',
+            'rigl-export')
 
 
 def _run(command, cwd, env, timeout=300):
@@ -65,7 +66,7 @@ def test_the_installed_package_is_the_wheel_not_the_checkout(venv,
   assert path.startswith(str(bin_dir.parent)), path
   assert tensorflow == 'False'  # import rigl_rl stays light.
   # The generic names of the old scripts= no longer land on PATH.
-  for name in ('train', 'evaluate', 'sweep', 'report'):
+  for name in ('train', 'evaluate', 'sweep', 'report', 'export'):
     assert not (bin_dir / name).exists()
 
 

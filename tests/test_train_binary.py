@@ -187,7 +187,8 @@ def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_finishes(tmp_path,
     assert json.load(f)['finished'] is True
 
 
-@pytest.mark.parametrize('binary', ['train', 'evaluate', 'sweep', 'report'])
+@pytest.mark.parametrize('binary',
+                         ['train', 'evaluate', 'sweep', 'report', 'export'])
 def test_help_exits_0(binary):
   proc = subprocess.run([os.path.join(conftest.REPO, 'bin', binary), '--help'],
                         capture_output=True, text=True, timeout=120)

@@ -1,4 +1,5 @@
-"""The binaries: rigl-train, rigl-evaluate, rigl-sweep and rigl-report.
+"""The binaries: rigl-train, rigl-evaluate, rigl-sweep, rigl-report and
+rigl-export.
 
 Each is a module here, run as `python -m rigl_rl.bin.<name>`; the console
 entry points and the repository's bin/<name> run the same module as
@@ -30,3 +31,8 @@ def rigl_sweep() -> None:
 def rigl_report() -> None:
   """rigl-report: rigl_rl/bin/report.py."""
   _run('report')
+
+
+def rigl_export() -> None:
+  """rigl-export: rigl_rl/bin/export.py."""
+  _run('export')

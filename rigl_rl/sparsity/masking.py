@@ -20,6 +20,7 @@ from tensorflow_model_optimization.python.core.sparsity.keras import pruning_wra
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import allocation as allocation_lib
+from rigl_rl.sparsity import blocks
 from rigl_rl.sparsity import updaters
 
 MASKABLE_LAYERS = (tf_keras.layers.Dense, tf_keras.layers.Conv2D)
@@ -193,7 +194,8 @@ class SparseNetwork:
   def __init__(self, name: str, network: tf.Module, updater,
                target_sparsity: float, sparsities: Dict[str, float],
                targets: Sequence[tf.Module] = (), method: str = '',
-               soft_targets: bool = False, seed: int = 0):
+               soft_targets: bool = False, seed: int = 0,
+               block_shape: blocks.BlockShape = None):
     """Creates the sparse state of a built network.
 
     Args:
@@ -212,6 +214,12 @@ class SparseNetwork:
         next soft update). Hard-updated targets keep the masks and weights
         they were synced with until the next sync, as in the reference.
       seed: seeds the mask updates' draws.
+      block_shape: the (in, out) blocks of the sparse Dense kernels' masks
+        (`blocks.layout`); None: unstructured. Each sparse layer's sparsity
+        is rounded to a whole number of masked blocks.
+
+    Raises:
+      ConfigError: if a sparse Dense kernel is not divisible into blocks.
     """
     self.name = name
     self.method = method or updater.name
@@ -219,7 +227,16 @@ class SparseNetwork:
     self.updater = updater
     self.target_sparsity = target_sparsity
     self.layers = sparse_layers(network)
-    self.sparsities = dict(sparsities)
+    # A layer kept dense never changes, so it needs no blocks.
+    self.layouts = [
+        blocks.layout(layer.layer.name, layer.mask.shape,
+                      block_shape if sparsities[layer.layer.name] else None)
+        for layer in self.layers
+    ]
+    self.sparsities = {
+        layer.layer.name: layout.quantize(sparsities[layer.layer.name])
+        for layer, layout in zip(self.layers, self.layouts)
+    }
     self.target_layers = [sparse_layers(target) for target in targets]
     self.soft_targets = soft_targets
     for target_layers in self.target_layers:
@@ -257,7 +274,8 @@ class SparseNetwork:
 
   def init_masks(self, rng: np.random.Generator, sparse: bool,
                  initializer: Optional[SparseInit] = None) -> None:
-    """Places exactly round(s_l * N_l) zeros per layer uniformly at random.
+    """Masks exactly round(s_l * B_l) of a layer's B_l blocks (entries,
+    when unstructured) uniformly at random.
 
     Args:
       rng: the run's seeded generator.
@@ -267,12 +285,12 @@ class SparseNetwork:
         initial weights.
     """
     masks = []
-    for layer in self.layers:
+    for layer, layout in zip(self.layers, self.layouts):
       sparsity = self.sparsities[layer.layer.name] if sparse else 0.0
-      size = int(np.prod(layer.mask.shape))
-      flat = np.ones(size, dtype=np.float32)
-      flat[rng.choice(size, int(round(sparsity * size)), replace=False)] = 0.0
-      masks.append(flat.reshape(layer.mask.shape))
+      flat = np.ones(layout.n_blocks, dtype=np.float32)
+      flat[rng.choice(layout.n_blocks, layout.masked_blocks(sparsity),
+                      replace=False)] = 0.0
+      masks.append(layout.expand_np(flat))
     if initializer is not None:
       for layer, mask in zip(self.layers, masks):
         layer.kernel.assign(initializer(layer.kernel.numpy(), mask, rng))
@@ -371,7 +389,8 @@ class SparseTraining:
                sparsity: float = gin.REQUIRED,
                allocation: allocation_lib.Allocation = allocation_lib.erk,
                dense_layers: Sequence[str] = (),
-               initializer: Optional[SparseInit] = unit_scaled_init):
+               initializer: Optional[SparseInit] = unit_scaled_init,
+               block_shape: blocks.BlockShape = None):
     """Checks and stores the configuration.
 
     Args:
@@ -385,11 +404,15 @@ class SparseTraining:
         or None to keep the layers' own initial weights. Methods that start
         dense (pruning) keep theirs, as in the reference, whose pruning
         configs set `init_masks.sparsity = 0`.
+      block_shape: masks of sparse Dense kernels made of (in, out) blocks,
+        e.g. (4, 1), for every method (`sparsity/blocks.py`); conv kernels
+        stay unstructured. None: unstructured masks.
 
     Raises:
       ConfigError: for a sparsity outside [0, 1), an allocation that is not
         callable, an updater that is not a MaskUpdater or an initializer
-        that is not callable.
+        that is not callable, or a block shape that is not two positive
+        integers.
     """
     allocation_lib.check_sparsity(sparsity)
     if not callable(allocation):
@@ -410,6 +433,7 @@ class SparseTraining:
     self.allocation = allocation
     self.dense_layers = tuple(dense_layers)
     self.initializer = initializer
+    self.block_shape = blocks.check_block_shape(block_shape)
 
   @property
   def method(self) -> str:
@@ -434,7 +458,8 @@ class SparseTraining:
     sparse_network = SparseNetwork(name, network, self.updater, self.sparsity,
                                    sparsities, targets,
                                    soft_targets=soft_targets,
-                                   seed=int(rng.integers(2**31 - 1)))
+                                   seed=int(rng.integers(2**31 - 1)),
+                                   block_shape=self.block_shape)
     starts_sparse = self.updater.starts_sparse
     sparse_network.init_masks(
         rng, sparse=starts_sparse,

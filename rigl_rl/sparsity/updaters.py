@@ -4,13 +4,16 @@ The base class owns the update: per layer, keep the highest-scoring active
 weights, then grow the highest-scoring connections among all those not kept,
 just-dropped ones included (as google-research/rigl `rigl_tf2/mask_updaters.py`
 `generic_mask_update` and jaxpruner's `SET._update_masks` do). Subclasses only
-say how many weights change and how they score.
+say how many weights change and how they score. The base class counts and
+picks in the layer's blocks (`sparsity/blocks.py`; single weights when
+unstructured), each scored by the sum of its members' scores.
 """
 import dataclasses
 import math
 from typing import Dict, Optional, Tuple
 
 import gin
+import numpy as np
 import tensorflow as tf
 
 from rigl_rl.sparsity import schedules
@@ -85,26 +88,28 @@ class MaskUpdater:
 
   def plan(self, t: int, n_active: int, n_total: int,
            sparsity: float) -> Tuple[int, int]:
-    """(weights to keep, connections to grow) in one layer at update step t.
+    """(blocks to keep, blocks to grow) in one layer at update step t.
+
+    A block is one weight in unstructured layers.
 
     Args:
       t: an update step.
-      n_active: the layer's active connections at its allocated sparsity
+      n_active: the layer's active blocks at its allocated sparsity
         (what SET and RigL keep throughout).
-      n_total: the layer's connections.
+      n_total: the layer's blocks.
       sparsity: the layer's allocated (final) sparsity.
     """
     raise NotImplementedError
 
   def drop_scores(self, kernel: tf.Tensor, grad: Optional[tf.Tensor],
                   rng: tf.random.Generator) -> tf.Tensor:
-    """Higher means keep. Default: weight magnitude."""
+    """Per weight, kernel-shaped; higher means keep. Default: magnitude."""
     del grad, rng
     return tf.abs(kernel)
 
   def grow_scores(self, kernel: tf.Tensor, grad: Optional[tf.Tensor],
                   rng: tf.random.Generator) -> tf.Tensor:
-    """Higher means grow first."""
+    """Per weight, kernel-shaped; higher means grow first."""
     raise NotImplementedError
 
   def _planned(self, t: tf.Tensor, n_active: int, n_total: int,
@@ -137,39 +142,43 @@ class MaskUpdater:
       layer name -> int32 [active, replaced, regrown] (see `LayerChange`).
     """
     changes = {}
-    for index, layer in enumerate(sparse_network.layers):
+    for index, (layer, blocks) in enumerate(
+        zip(sparse_network.layers, sparse_network.layouts)):
       name = layer.layer.name
-      mask = tf.reshape(layer.mask, [-1])
-      n_total = int(mask.shape[0])
+      n_total = blocks.n_blocks
       sparsity = sparse_network.sparsities[name]
       if sparsity == 0.0:
         # Pruning never reaches a dense layer; SET and RigL could only grow
         # back what they drop.
-        changes[name] = tf.constant([n_total, 0, 0], tf.int32)
+        changes[name] = tf.constant([int(np.prod(layer.mask.shape)), 0, 0],
+                                    tf.int32)
         continue
       n_keep, n_grow = self._planned(
-          t, n_total - int(round(sparsity * n_total)), n_total, sparsity)
-      active = mask > 0
+          t, n_total - blocks.masked_blocks(sparsity), n_total, sparsity)
+      # Every member of a block holds its mask; the sum is the block size.
+      active = blocks.pool(layer.mask) > 0
       n_keep = tf.minimum(n_keep, tf.reduce_sum(tf.cast(active, tf.int32)))
-      kernel = tf.reshape(layer.kernel, [-1])
-      grad = None if grads is None else tf.reshape(grads[name], [-1])
+      kernel = layer.kernel
+      grad = None if grads is None else grads[name]
       neg_inf = tf.fill([n_total], -math.inf)
       keep = _top_k_mask(
-          tf.where(active, self.drop_scores(kernel, grad, rng), neg_inf),
-          n_keep, rng)
+          tf.where(active, blocks.pool(self.drop_scores(kernel, grad, rng)),
+                   neg_inf), n_keep, rng)
       new_mask = keep
       if self.grows:
-        # Every connection not kept competes, the ones just dropped too.
+        # Every block not kept competes, the ones just dropped too.
         new_mask += _top_k_mask(
-            tf.where(keep > 0, neg_inf, self.grow_scores(kernel, grad, rng)),
+            tf.where(keep > 0, neg_inf,
+                     blocks.pool(self.grow_scores(kernel, grad, rng))),
             n_grow, rng)
       now = new_mask > 0
-      count = lambda where: tf.reduce_sum(tf.cast(where, tf.int32))
+      # Counted in connections, whatever the blocks.
+      count = lambda where: blocks.block_size * tf.reduce_sum(
+          tf.cast(where, tf.int32))
       changes[name] = tf.stack([
           count(now), count(now & ~active), count(now & active & ~(keep > 0))
       ])
-      sparse_network.set_mask(index, tf.reshape(new_mask, layer.mask.shape),
-                              optimizer)
+      sparse_network.set_mask(index, blocks.expand(new_mask), optimizer)
     return changes
 
 

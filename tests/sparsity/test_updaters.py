@@ -41,11 +41,12 @@ class Setup:
   """An online and a target model, a sparse state and an Adam optimizer."""
 
   def __init__(self, updater, target_sparsity=0.8, total_steps=100,
-               soft_targets=False):
+               soft_targets=False, block_shape=None, allocation=sparsity.uniform):
     tf.random.set_seed(0)
     self.online, self.target = _model(), _model()
     config = sparsity.SparseTraining(
-        updater=updater, sparsity=target_sparsity, allocation=sparsity.uniform)
+        updater=updater, sparsity=target_sparsity, allocation=allocation,
+        block_shape=block_shape)
     self.net = config.attach('q', self.online, [self.target],
                              np.random.default_rng(0),
                              soft_targets=soft_targets)

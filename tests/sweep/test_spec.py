@@ -6,6 +6,7 @@ import pytest
 from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import spec as spec_lib
 from tests.conftest import gin_path
+from tests.conftest import REPO
 
 
 def _write(tmp_path, text):
@@ -165,3 +166,14 @@ experiments:
     spec_lib.check_bindings(spec.runs)
   assert str(error.value).startswith('sweep run cartpole_rigl__')
   assert '\n' not in str(error.value)
+
+
+def test_the_blocks_study_spec_parses_every_run(monkeypatch):
+  monkeypatch.chdir(REPO)  # Its gin files are paths from the checkout.
+  spec = spec_lib.load(os.path.join('sweeps', 'blocks_cpu.yaml'))
+  # 2 environments x (RigL, prune) x (unstructured, (4, 1)) x 3 seeds.
+  assert len(spec.runs) == 24
+  blocks = [run for run in spec.runs
+            if 'SparseTraining.block_shape = (4, 1)' in run.bindings]
+  assert len(blocks) == 12
+  spec_lib.check_bindings(spec.runs)
