@@ -476,12 +476,12 @@ class Runner:
     """
 
     def restore(path):
-      if not finished:
-        self.experience.memory.read_beside(path)
       # Optimizer hyper-parameters are restored when the first train step
       # creates them; a finished run never does, and need not warn.
       self.checkpoint.restore(path).assert_existing_objects_matched(
       ).expect_partial()
+      if not (finished and self.done):
+        self.experience.memory.read_beside(path)
 
     try:
       path = self.checkpoints.restore_latest(restore)
@@ -493,8 +493,6 @@ class Runner:
           'run in a new --root_dir') from e
     if path is None:
       return False
-    if finished and not self.done:
-      self.experience.memory.read_beside(path)
     self._saved = (self.env_step, self.train_step)
     return True
 
