@@ -4,11 +4,11 @@
   results = rigl_rl.train('/tmp/runs/cp', ['dqn/cartpole_rigl.gin'],
                           ['SPARSITY = 0.95'])
 
-Each call is a whole experiment with gin to itself: it clears gin's
-configuration before and after (the contract of these functions, unlike the
-library's, which never touches a configuration it did not parse), so calls
-can follow one another in one process. rigl-train and rigl-evaluate parse
-their flags and call these. TensorFlow loads on the first call, not on
+Each call is a whole experiment with gin to itself: gin must hold no
+configuration when it is called (a RuntimeError says so, rather than
+discarding a configuration the caller parsed), and it clears the one it
+parsed when it returns, so calls can follow one another in one process.
+rigl-train, rigl-evaluate and rigl-export parse their flags and call these. TensorFlow loads on the first call, not on
 `import rigl_rl`.
 """
 import json
@@ -17,6 +17,7 @@ from typing import Callable, Dict, Optional, Sequence
 
 import gin
 
+from rigl_rl import checks
 from rigl_rl import cli
 from rigl_rl.errors import Interrupted
 
@@ -29,9 +30,9 @@ def train(root_dir: str, gin_files: Sequence[str],
           bindings: Sequence[str] = ()) -> Dict[str, object]:
   """Trains the run in `root_dir`, resuming it from its checkpoints.
 
-  Clears gin's configuration before and after: the run is exactly these
-  files and bindings, and the next call starts clean. As rigl-train, it
-  refuses a root_dir of another configuration and leaves a finished run as
+  gin must hold no configuration on entry (the run is exactly these files
+  and bindings), and holds none after, so the next call starts clean. As
+  rigl-train, it refuses a root_dir of another configuration and leaves a finished run as
   it is.
 
   Args:
@@ -48,8 +49,9 @@ def train(root_dir: str, gin_files: Sequence[str],
       can be found then.
     Interrupted: if SIGINT or SIGTERM stopped the run (its checkpoint is
       saved).
+    RuntimeError: if gin already holds a configuration.
   """
-  gin.clear_config()
+  checks.require_empty_gin()
   try:
     with cli.startup() as startup:  # TensorFlow's chatter, held.
       cli.writable_dir('root_dir', root_dir)
@@ -76,7 +78,8 @@ def evaluate(root_dir: str, episodes: int = 10, seed: int = 0,
 
   Writes evaluation.json (and videos/ of the first `video_episodes`
   episodes) to `out_dir`, refusing, before the work, to overwrite either.
-  Clears gin's configuration before and after, as `train`.
+  gin must hold no configuration on entry, and holds none after, as
+  `train`.
 
   Args:
     root_dir: a run directory written by `train` (rigl-train).
@@ -102,12 +105,8 @@ def evaluate(root_dir: str, episodes: int = 10, seed: int = 0,
     from rigl_rl.analysis import evaluation  # pylint: disable=g-import-not-at-top
   out_dir = out_dir or os.path.join(root_dir, 'evaluation')
   paths = evaluation.output_paths(out_dir)  # Refuse before the work.
-  gin.clear_config()
-  try:
-    results = evaluation.evaluate(root_dir, episodes, seed, paths['videos'],
-                                  video_episodes, progress)
-  finally:
-    gin.clear_config()
+  results = evaluation.evaluate(root_dir, episodes, seed, paths['videos'],
+                                video_episodes, progress)
   progress(f'Wrote {evaluation.write(results, out_dir)}')
   return results
 
@@ -121,9 +120,9 @@ def noise_robustness(root_dir: str,
   """Evaluates a pixel run's latest checkpoint under Gaussian pixel noise.
 
   Writes noise_robustness.json and noise_robustness.png to `out_dir`,
-  refusing, before the work, to overwrite either. Clears gin's
-  configuration before and after, as `train` (section 8 of Graesser et al.
-  2022).
+  refusing, before the work, to overwrite either. gin must hold no
+  configuration on entry, and holds none after, as `train` (section 8 of
+  Graesser et al. 2022).
 
   Args:
     root_dir: a run directory written by `train` (rigl-train).
@@ -149,12 +148,8 @@ def noise_robustness(root_dir: str,
     from rigl_rl.analysis import robustness  # pylint: disable=g-import-not-at-top
   out_dir = out_dir or os.path.join(root_dir, 'robustness')
   robustness.output_paths(out_dir)  # Refuse before the work, not after.
-  gin.clear_config()
-  try:
-    results = robustness.evaluate(root_dir, list(sigmas), episodes, seed,
-                                  progress)
-  finally:
-    gin.clear_config()
+  results = robustness.evaluate(root_dir, list(sigmas), episodes, seed,
+                                progress)
   paths = robustness.write(results, out_dir)
   progress(f'Wrote {paths["json"]} and {paths["plot"]}')
   return results
@@ -166,8 +161,8 @@ def export_policy(root_dir: str, out_dir: str, observations: int = 256,
   """Exports a DQN run's greedy policy as a SavedModel and a sparse TFLite
   model, checked against the trained network (`rigl_rl.export.export_run`).
 
-  Refuses an out_dir that exists. Clears gin's configuration before and
-  after, as `train`.
+  Refuses an out_dir that exists. gin must hold no configuration on entry,
+  and holds none after, as `train`.
 
   Args:
     root_dir: a run directory written by `train` (rigl-train).
@@ -190,8 +185,4 @@ def export_policy(root_dir: str, out_dir: str, observations: int = 256,
                    'a run directory written by rigl-train')
   with cli.startup():  # TensorFlow's chatter, held.
     from rigl_rl import export  # pylint: disable=g-import-not-at-top
-  gin.clear_config()
-  try:
-    return export.export_run(root_dir, out_dir, observations, seed, progress)
-  finally:
-    gin.clear_config()
+  return export.export_run(root_dir, out_dir, observations, seed, progress)

@@ -89,3 +89,19 @@ def int_lists(owner: str, **lists) -> None:
     if not isinstance(values, (list, tuple)):
       _fail(owner, name, 'a list of integers >= 1', values)
     ints(owner, **{f'{name}[{i}]': value for i, value in enumerate(values)})
+
+
+def require_empty_gin() -> None:
+  """Refuses to build from a configuration while gin holds another.
+
+  gin has one process-global configuration; code that parses its own must
+  not discard one its caller parsed.
+
+  Raises:
+    RuntimeError: if gin holds a configuration. Its owner clears it
+      (`gin.clear_config()`) when done with it.
+  """
+  if gin.config_str() or gin.config_is_locked():
+    raise RuntimeError(
+        'gin already holds a configuration; clear it (gin.clear_config()) '
+        'once done with it, before building from another')

@@ -27,6 +27,7 @@ import rigl_rl.sparsity  # pylint: disable=unused-import
 import rigl_rl.training.experience  # pylint: disable=unused-import
 import rigl_rl.training.loop
 import rigl_rl.training.tracking  # pylint: disable=unused-import
+from rigl_rl import checks
 from rigl_rl import experiments
 from rigl_rl import methods
 from rigl_rl.errors import ConfigError
@@ -364,10 +365,7 @@ def parsed(gin_files: Sequence[str], gin_bindings: Sequence[str]):
       (`gin.clear_config()`) when done with it.
     ConfigError: as `parse`.
   """
-  if gin.config_str() or gin.config_is_locked():
-    raise RuntimeError(
-        'gin already holds a configuration; clear it (gin.clear_config()) '
-        'once done with it, before building from another')
+  checks.require_empty_gin()
   try:
     parse(gin_files, gin_bindings)
     yield

@@ -1,16 +1,24 @@
 """rigl_rl.train: experiments back to back in one process, each with gin to
 itself."""
 import gin
+import pytest
 
 import rigl_rl
 from rigl_rl import config
 from tests import conftest
 
 
-def test_two_experiments_run_back_to_back_in_one_process(tmp_path):
-  # A locked configuration left by earlier work: the API starts clean.
+def test_a_configuration_the_caller_holds_is_refused_and_kept(tmp_path):
   config.parse([conftest.gin_path('cartpole_rigl.gin')], [])
-  assert gin.config_is_locked()
+  held = gin.config_str()
+  with pytest.raises(RuntimeError, match='gin already holds a configuration'):
+    rigl_rl.train(str(tmp_path / 'dqn'), ['dqn/cartpole_dense.gin'],
+                  conftest.smoke_bindings('dense'))
+  assert gin.config_str() == held and gin.config_is_locked()
+  assert not (tmp_path / 'dqn').exists()
+
+
+def test_two_experiments_run_back_to_back_in_one_process(tmp_path):
   dqn = rigl_rl.train(str(tmp_path / 'dqn'), ['dqn/cartpole_dense.gin'],
                       conftest.smoke_bindings('dense'))
   assert gin.config_str() == '' and not gin.config_is_locked()
