@@ -480,6 +480,7 @@ def layer_wrapper(sparse) -> Callable:
   """The layer transform network builders apply: wrap if sparse, else keep.
 
   Args:
-    sparse: a SparseTraining or LotteryTicket, or None for a dense network.
+    sparse: a SparseTraining, LotteryTicket or FixedTopology, or None for a
+      dense network.
   """
   return wrap_layer if sparse is not None else (lambda layer: layer)
