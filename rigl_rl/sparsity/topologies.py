@@ -132,12 +132,14 @@ class Spatial(Topology):
   At a border the window is moved inside the image rather than cut: a
   corner pixel's grouping is the 3x3 block in its corner, an edge pixel's
   the 3x3 block against the edge, so every unit keeps 9·C inputs as 000's
-  count requires (91% for every topology, section 4.2). This is also the
-  set of 9 nearest pixels at a corner; along an edge the Euclidean 9 nearest
-  would tie (two pixels along the edge at distance 2 against one pixel
-  inward), and the moved window breaks that tie towards a 3x3 block, the
-  shape of the conv kernel 000 matches (A.2). Groupings of the C inputs of
-  one pixel coincide, so each pixel's neighbourhood feeds C·repeat units.
+  count requires (91% for every topology, section 4.2). Inside the image
+  and at the corners these are also the 9 pixels nearest in Euclidean
+  distance. Along an edge they are not: the Euclidean 9 nearest of an edge
+  pixel are those within distance 2 (itself, 5 at distance <= sqrt 2, two
+  more along the edge and one inward), a T rather than a block. The moved
+  window keeps the 3x3 shape of the conv kernel 000 matches (A.2); 000's
+  text does not settle which it used. Groupings of the C inputs of one pixel
+  coincide, so each pixel's neighbourhood feeds C·repeat units.
   """
 
   name = 'spatial'

@@ -188,3 +188,17 @@ def test_fixed_topology_names_the_layers_it_could_mask():
     sparse.attach('q', _flat_network(), [], np.random.default_rng(0))
   with pytest.raises(ConfigError, match='must be a topology'):
     topologies.FixedTopology('random', 'hidden_0')
+
+
+def test_fixed_topology_initializer_redraws_the_masked_layer_alone():
+  network = _flat_network()
+  hidden, output = (masking.inner_layer(layer) for layer in network.layers[2:])
+  kernel, output_kernel = hidden.kernel.numpy(), output.kernel.numpy()
+  sparse = topologies.FixedTopology(topologies.Spatial(), 'hidden_0',
+                                    initializer=masking.density_scaled_init)
+  sparse.attach('q', network, [], np.random.default_rng(0))
+  mask = topologies.Spatial().mask(_layer((4, 4, 2), 64), None)
+  # Density 9/16: the kernel over sqrt(9/16), then masked.
+  np.testing.assert_allclose(hidden.kernel.numpy(),
+                             kernel / 0.75 * mask, rtol=1e-6)
+  np.testing.assert_array_equal(output.kernel.numpy(), output_kernel)
