@@ -22,8 +22,35 @@ LOTTERY = 'lottery'
 # Plasticity baselines that train the dense network (Obando-Ceron et al.
 # 2024, 5.1); their runs record the method DENSE.
 DENSE_BASELINES = ('reset', 'redo', 'weight_decay')
+# Paper 000's fixed topologies of the hidden layer of its flat MinAtar
+# Q-network (sparsity/topologies.py, baselines/l1_mask.py); their runs record
+# 'fixed_<topology>', and the Dense runs of the study record DENSE.
+FIXED_TOPOLOGIES = ('random', 'spatial', 'l1', 'predictive')
+# 000 trains each with the hidden layer frozen at its initialisation or
+# learned: gin files <env>_fixed_<topology or dense>_<frozen or learned>.gin.
+HIDDEN_TRAINING = ('frozen', 'learned')
+FIXED_STEMS = tuple(f'fixed_{topology}_{training}'
+                    for topology in (DENSE,) + FIXED_TOPOLOGIES
+                    for training in HIDDEN_TRAINING)
+# The dense, L1-penalised run the L1 topology's mask is read from.
+FIXED_L1_SOURCE = 'fixed_l1_source'
 # Every <method> a gin file name may end in.
-GIN_STEMS = CORE + (LOTTERY,) + DENSE_BASELINES
+GIN_STEMS = CORE + (LOTTERY,) + DENSE_BASELINES + FIXED_STEMS + (
+    FIXED_L1_SOURCE,)
+
+
+def recorded_method(stem: str) -> str:
+  """The method a run of the gin file <env>_<stem>.gin records in results.
+
+  Args:
+    stem: one of GIN_STEMS.
+  """
+  if stem in DENSE_BASELINES or stem == FIXED_L1_SOURCE or stem.startswith(
+      f'fixed_{DENSE}_'):
+    return DENSE
+  if stem in FIXED_STEMS:
+    return stem[:stem.rindex('_')]  # fixed_random_frozen -> fixed_random
+  return stem
 
 
 def gin_stem(path: str) -> str:

@@ -49,7 +49,13 @@ def test_shipped_groups_by_agent_and_environment():
   assert shipped['dqn']['cartpole'] == [
       'dense', 'prune', 'static', 'set', 'rigl', 'lottery', 'reset', 'redo',
       'weight_decay']
+  # Paper 000's fixed topologies on Breakout and Space Invaders only.
+  fixed = [f'fixed_{topology}_{training}'
+           for topology in ('dense', 'random', 'spatial', 'l1', 'predictive')
+           for training in ('frozen', 'learned')] + ['fixed_l1_source']
   assert shipped['dqn']['minatar_space_invaders'] == [
+      'dense', 'prune', 'static', 'set', 'rigl'] + fixed
+  assert shipped['dqn']['minatar_asterix'] == [
       'dense', 'prune', 'static', 'set', 'rigl']
   assert 'cartpole' in shipped['ppo'] and 'cartpole' not in shipped['sac']
   assert 'common' not in shipped['dqn']

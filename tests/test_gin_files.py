@@ -52,10 +52,21 @@ def test_every_env_has_every_method(agent):
       assert f'{env}_{method}.gin' in files
 
 
+# The configs that read an earlier run or a file name it in a macro; parsing
+# needs no such run or file.
+_SOURCE_MACROS = {
+    methods.LOTTERY: 'TICKET_RUN_DIR = "/a/finished/run"',
+    'fixed_l1': 'L1_SOURCE_RUN_DIR = "/a/finished/run"',
+    'fixed_predictive': 'PREDICTIVE_MASK = "/a/mask.npy"',
+}
+_FROM_SOURCE = ('lottery', 'l1', 'predictive')
+
+
 def _bindings(path):
-  """The lottery configs name their earlier run; parsing needs no such run."""
-  return (['TICKET_RUN_DIR = "/a/finished/run"']
-          if methods.LOTTERY in os.path.basename(path) else [])
+  name = os.path.basename(path)
+  if methods.FIXED_L1_SOURCE in name:  # The source itself reads nothing.
+    return []
+  return [binding for stem, binding in _SOURCE_MACROS.items() if stem in name]
 
 
 @pytest.mark.parametrize('path', ALL_FILES,
@@ -76,8 +87,11 @@ def test_lottery_without_its_run_names_the_macro_to_set():
 # trains in tests/networks/test_conv.py.
 def _buildable(path):
   name, method = os.path.basename(path), methods.gin_stem(path)
-  if method == methods.LOTTERY:
-    return False
+  if method == methods.LOTTERY or any(
+      f'fixed_{source}_' in name for source in _FROM_SOURCE):
+    return False  # tests/baselines/ and tests/sparsity/ build those.
+  if method in methods.FIXED_STEMS + (methods.FIXED_L1_SOURCE,):
+    return True
   if method == methods.DENSE or name.startswith(('pendulum_',
                                                  'minatar_breakout_')):
     return True
@@ -100,11 +114,14 @@ def test_run_config_names_method_and_macros(path):
   for macro in ('NUM_ENV_STEPS', 'EVAL_INTERVAL', 'EVAL_EPISODES',
                 'CHECKPOINT_INTERVAL', 'SEED'):
     assert gin.query_parameter(f'%{macro}') is not None
-  method = methods.gin_stem(path)
+  method = methods.recorded_method(methods.gin_stem(path))
   if method in (methods.DENSE,) + methods.DENSE_BASELINES:
     for parameter in SPARSE_PARAMETERS[_agent(path)]:
       with pytest.raises(ValueError):
         gin.query_parameter(parameter)
+  elif method.startswith('fixed_'):  # The topology fixes the sparsity.
+    assert gin.query_parameter('dqn_agent.sparse').selector == 'FixedTopology'
+    assert gin.query_parameter('FixedTopology.layer') == 'hidden_0'
   elif method == methods.LOTTERY:
     assert gin.query_parameter('LotteryTicket.run_dir').scoped_selector == (
         'TICKET_RUN_DIR/gin.macro')
@@ -122,17 +139,27 @@ def test_run_config_builds(path, tmp_path):
   with config.building():  # Every binding of the files is read.
     runner = Runner(str(tmp_path / 'run'), verbose=False)
   method = methods.gin_stem(path)
-  dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES
-  assert runner.bundle.method == (methods.DENSE if dense_network else method)
+  dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES or (
+      methods.recorded_method(method) == methods.DENSE)
+  assert runner.bundle.method == methods.recorded_method(method)
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()
   assert len(counts) == {'dqn': 1, 'sac': 3, 'ppo': 2}[_agent(path)]
+  frozen = method.endswith('_frozen')
   for active, total in counts.values():
-    if dense_network or method == 'prune':  # Pruning starts dense.
+    # Pruning starts dense; a frozen hidden layer is not trained, so the
+    # output layer (dense) is all that counts.
+    if dense_network or method == 'prune' or frozen:
       assert active == total
     else:
       assert active < 0.2 * total
+  if method in methods.FIXED_STEMS + (methods.FIXED_L1_SOURCE,):
+    # 000 Table 1: HL 400x1600 / 600x1800, OL 1600x3 / 1800x4.
+    shapes = {tuple(v.shape) for v in runner.bundle.networks['q'].variables
+              if v.name.endswith('kernel:0')}
+    assert shapes == ({(400, 1600), (1600, 3)}
+                      if 'breakout' in path else {(600, 1800), (1800, 4)})
   assert not os.path.exists(tmp_path / 'run')  # Building writes nothing.
 
 
@@ -165,3 +192,35 @@ def test_classic_control_follows_the_reference_code(method):
     steps = window.update_steps()
     first = 20_000 if method == 'prune' else 0
     assert (steps[0], steps[-1], steps[1] - steps[0]) == (first, 75_000, 1000)
+
+
+@pytest.mark.parametrize('game,units,frozen,learned', [
+    ('breakout', 1600, 0.1, 1e-4),
+    ('space_invaders', 1800, 1e-4, 1e-4),
+])
+def test_fixed_topologies_follow_000s_tables(game, units, frozen, learned):
+  query = gin.query_parameter
+  for training, step_size in (('frozen', frozen), ('learned', learned)):
+    gin.clear_config()
+    config.parse([os.path.join(GIN_DIR, 'dqn',
+                               f'minatar_{game}_fixed_random_{training}.gin')],
+                 [])
+    assert query('FlatQNet.hidden_units') == units  # Table 1
+    assert query('FlatQNet.train_hidden') == (training == 'learned')
+    assert query('dqn_agent.learning_rate') == step_size  # Tables 2, 3
+    assert (query('dqn_agent.epsilon_initial'), query('dqn_agent.epsilon_final'),
+            query('dqn_agent.gamma'), query('%NUM_ENV_STEPS')) == (
+                0.1, 0.1, 0.99, 5_000_000)  # Table 1
+    assert query('minatar.minimal_action_set')  # Table 1: 3 / 4 outputs
+  for topology in ('spatial', 'l1'):  # Table 3's 1e-5 rows.
+    gin.clear_config()
+    config.parse([os.path.join(
+        GIN_DIR, 'dqn', f'minatar_{game}_fixed_{topology}_learned.gin')],
+        _bindings(f'fixed_{topology}_learned'))
+    assert query('dqn_agent.learning_rate') == (
+        1e-5 if game == 'space_invaders' else 1e-4)
+  gin.clear_config()
+  config.parse([os.path.join(GIN_DIR, 'dqn',
+                             f'minatar_{game}_fixed_l1_source.gin')], [])
+  assert query('FlatQNet.hidden_l1') == {'breakout': 2.5e-5,
+                                         'space_invaders': 2e-5}[game]

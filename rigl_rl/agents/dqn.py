@@ -55,8 +55,8 @@ def dqn_agent(time_step_spec,
     seed: seeds the mask placement.
     network_fn: (num_outputs, wrap, output_kernel_initializer,
       output_bias_initializer) -> list of Keras layers.
-    sparse: how the Q-network is sparse (`SparseTraining` or
-      `LotteryTicket`); None for dense.
+    sparse: how the Q-network is sparse (`SparseTraining`,
+      `LotteryTicket` or `FixedTopology`); None for dense.
     learning_rate: Adam learning rate.
     adam_epsilon: Adam epsilon.
     gamma: discount.

@@ -121,6 +121,57 @@ def mask_image(mask: np.ndarray) -> np.ndarray:
   return mask[None, :, :, None]
 
 
+# Colours of `unit_mask_image`: viridis' ends, as 000's Figures 4-9 show
+# inputs "on" in yellow; the grouping's own input in red; white gaps.
+_ON, _OFF = (253, 231, 37), (68, 1, 84)
+_MARK, _GAP = (220, 20, 20), (255, 255, 255)
+
+
+def unit_mask_image(mask: np.ndarray, input_shape, units, cell: int = 4
+                    ) -> np.ndarray:
+  """A [1, H', W', 3] uint8 image of the inputs some units see, as 000's
+  Figures 4-9: one row per unit, its C channels side by side as H x W grids.
+
+  For a layer fed the flattened (H, W, C) observation (input (row, col, c)
+  is (row * W + col) * C + c, Keras' Flatten). When the units are a whole
+  multiple r of the inputs, unit j's grouping belongs to input j // r
+  (000 A.4), which is marked red.
+
+  Args:
+    mask: the layer's [inputs, units] mask.
+    input_shape: (H, W, C).
+    units: the units to show, in order.
+    cell: pixels per input.
+  """
+  mask = np.asarray(mask) > 0
+  height, width, channels = (int(dim) for dim in input_shape)
+  n_in, n_out = mask.shape
+  repeat = n_out // n_in if n_out % n_in == 0 else 0
+  rows = []
+  for unit in units:
+    grid = mask[:, unit].reshape(height, width, channels)
+    rgb = np.where(grid[..., None], np.array(_ON), np.array(_OFF))
+    if repeat:
+      row, col, channel = np.unravel_index(unit // repeat,
+                                           (height, width, channels))
+      rgb[row, col, channel] = _MARK
+    gap = np.full((height, 1, 3), _GAP)
+    panels = [piece for c in range(channels)
+              for piece in (rgb[:, :, c], gap)][:-1]
+    rows += [np.concatenate(panels, axis=1),
+             np.full((1, channels * (width + 1) - 1, 3), _GAP)]
+  image = np.concatenate(rows[:-1], axis=0)
+  image = np.repeat(np.repeat(image, cell, axis=0), cell, axis=1)
+  return image.astype(np.uint8)[None]
+
+
+def feeds_on_observation(layer, input_shape) -> bool:
+  """Whether a Dense layer reads the whole flattened (H, W, C) observation."""
+  shape = tuple(layer.mask.shape)
+  return (len(shape) == 2 and len(input_shape) == 3 and
+          shape[0] == int(np.prod(input_shape)))
+
+
 @dataclasses.dataclass
 class UnitActivation:
   """A hidden layer's units and the post-ReLU activation they are scored on.
@@ -227,6 +278,9 @@ DESCRIPTIONS = {
                    'so far.',
     'mask': 'The mask, inputs x outputs (conv: averaged over positions); '
             'white is active.',
+    'unit_masks': 'The inputs some units see, one row per unit, the '
+                  'channels side by side (000 Figures 4-9): yellow on, red '
+                  'the input whose grouping it is.',
 }
 
 
@@ -250,7 +304,8 @@ class Diagnostics(hooks.TrainStepHook):
                gradient_batch_size: int = 64,
                dormant_threshold: float = 0.025,
                srank_delta: float = 0.01,
-               mask_images: bool = True):
+               mask_images: bool = True,
+               unit_masks: int = 4):
     """Checks and stores the configuration.
 
     Args:
@@ -263,7 +318,10 @@ class Diagnostics(hooks.TrainStepHook):
         Obando-Ceron et al. G.5 use 0.1).
       srank_delta: delta of Kumar et al. 2021.
       mask_images: also log an image of each mask (of the layers that
-        are allocated some sparsity).
+        are allocated some sparsity), and, of a layer fed the flattened image
+        observation, the inputs `unit_masks` of its units (evenly spread)
+        see (`unit_mask_image`).
+      unit_masks: how many units those images show.
 
     Raises:
       ConfigError: for sizes below 2 or an interval below 1.
@@ -280,6 +338,7 @@ class Diagnostics(hooks.TrainStepHook):
     self.dormant_threshold = dormant_threshold
     self.srank_delta = srank_delta
     self.mask_images = mask_images
+    self.unit_masks = unit_masks
     # What the run's checkpoint holds: the probe batch and whether it is set.
     self.state = tf.Module(name='diagnostics')
     self.state.has_probe = tf.Variable(False, name='has_probe')
@@ -407,4 +466,10 @@ class Diagnostics(hooks.TrainStepHook):
           if network.sparsities[layer.layer.name] > 0:
             images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
                 layer.mask.numpy())
+            input_shape = tuple(network.network.input_tensor_spec.shape)
+            if self.unit_masks and feeds_on_observation(layer, input_shape):
+              n_out = int(layer.mask.shape[1])
+              units = np.linspace(0, n_out - 1, self.unit_masks).astype(int)
+              images[f'{prefix}/unit_masks/{layer.layer.name}'] = (
+                  unit_mask_image(layer.mask.numpy(), input_shape, units))
     return scalars, images

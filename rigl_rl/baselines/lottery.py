@@ -3,7 +3,7 @@
 retrain from that run's initial weights with those masks fixed."""
 import json
 import os
-from typing import Sequence
+from typing import Dict, Sequence
 
 import gin
 import numpy as np
@@ -13,6 +13,35 @@ from rigl_rl.errors import ConfigError
 from rigl_rl.sparsity import masking
 from rigl_rl.sparsity import updaters
 from rigl_rl.training import run_dir as run_dir_lib
+
+
+def finished_run(run_dir: str, parameter: str) -> Dict[str, object]:
+  """The results.json of the finished run in `run_dir`, which must hold its
+  initial and final networks (what later runs read from it).
+
+  Args:
+    run_dir: the root_dir of the earlier run.
+    parameter: the gin parameter that named it, for error messages.
+
+  Raises:
+    ConfigError: if the run is missing, unfinished, or was made before runs
+      saved their networks.
+  """
+  path = os.path.join(run_dir, run_dir_lib.RESULTS_FILE)
+  if not os.path.isfile(path):
+    raise ConfigError(f'{parameter} {run_dir!r} holds no '
+                      f'{run_dir_lib.RESULTS_FILE}; point it at the root_dir '
+                      'of a finished run')
+  with open(path) as f:
+    results = json.load(f)
+  if not results.get('finished'):
+    raise ConfigError(f'the run in {run_dir!r} has not finished; rerun its '
+                      'bin/train command to finish it first')
+  for name in (run_dir_lib.INITIAL_NETWORKS, run_dir_lib.FINAL_NETWORKS):
+    if not tf.io.gfile.glob(os.path.join(run_dir, name) + '.index'):
+      raise ConfigError(f'the run in {run_dir!r} has no {name} networks '
+                        '(runs made before they were saved); rerun it')
+  return results
 
 
 @gin.configurable
@@ -34,23 +63,10 @@ class LotteryTicket:
       ConfigError: if the run is missing, unfinished, dense, or was made
         before runs saved their initial networks.
     """
-    path = os.path.join(run_dir, run_dir_lib.RESULTS_FILE)
-    if not os.path.isfile(path):
-      raise ConfigError(f'LotteryTicket.run_dir {run_dir!r} holds no '
-                        f'{run_dir_lib.RESULTS_FILE}; point it at the root_dir '
-                        'of a finished sparse run')
-    with open(path) as f:
-      results = json.load(f)
-    if not results.get('finished'):
-      raise ConfigError(f'the run in {run_dir!r} has not finished; rerun its '
-                        'bin/train command to finish it first')
+    results = finished_run(run_dir, 'LotteryTicket.run_dir')
     if results.get('method') == 'dense':
       raise ConfigError(f'the run in {run_dir!r} is dense: it has no masks; '
                         'use a sparse run such as a pruning run')
-    for name in (run_dir_lib.INITIAL_NETWORKS, run_dir_lib.FINAL_NETWORKS):
-      if not tf.io.gfile.glob(os.path.join(run_dir, name) + '.index'):
-        raise ConfigError(f'the run in {run_dir!r} has no {name} networks '
-                          '(runs made before they were saved); rerun it')
     self.run_dir = run_dir
     self.sparsity = float(results['sparsity'])
 

@@ -19,3 +19,7 @@ from rigl_rl.sparsity.updaters import Prune
 from rigl_rl.sparsity.updaters import RigL
 from rigl_rl.sparsity.updaters import SET
 from rigl_rl.sparsity.updaters import Static
+from rigl_rl.sparsity.topologies import FixedTopology
+from rigl_rl.sparsity.topologies import MaskFile
+from rigl_rl.sparsity.topologies import Random
+from rigl_rl.sparsity.topologies import Spatial

@@ -352,10 +352,18 @@ class SparseNetwork:
     return {name: 1.0 - density
             for name, density in self.layer_density().items()}
 
-  def masked_counts(self):
-    """(active, total) entries over the maskable kernels."""
-    active = sum(int(tf.reduce_sum(layer.mask)) for layer in self.layers)
-    total = sum(int(np.prod(layer.mask.shape)) for layer in self.layers)
+  def masked_counts(self, trainable_only: bool = False):
+    """(active, total) entries over the maskable kernels.
+
+    Args:
+      trainable_only: count only the kernels an optimizer trains (a frozen
+        layer's weights are not parameters of the training).
+    """
+    # Keras leaves a frozen layer's variables trainable; the layer says.
+    layers = [layer for layer in self.layers
+              if layer.layer.trainable or not trainable_only]
+    active = sum(int(tf.reduce_sum(layer.mask)) for layer in layers)
+    total = sum(int(np.prod(layer.mask.shape)) for layer in layers)
     return active, total
 
   def target_counts(self):
@@ -373,7 +381,8 @@ def count_params(network: tf.Module,
   total = sum(int(np.prod(v.shape)) for v in network.trainable_variables)
   if sparse_network is None:
     return total, total
-  masked_active, masked_total = sparse_network.masked_counts()
+  masked_active, masked_total = sparse_network.masked_counts(
+      trainable_only=True)
   return total - masked_total + masked_active, total
 
 
@@ -471,6 +480,7 @@ def layer_wrapper(sparse) -> Callable:
   """The layer transform network builders apply: wrap if sparse, else keep.
 
   Args:
-    sparse: a SparseTraining or LotteryTicket, or None for a dense network.
+    sparse: a SparseTraining, LotteryTicket or FixedTopology, or None for a
+      dense network.
   """
   return wrap_layer if sparse is not None else (lambda layer: layer)

@@ -31,7 +31,8 @@ class Sparsifier:
 
     Args:
       name: the network's short name ('q', 'actor', 'critic1', ...).
-      sparse: a `SparseTraining` or `LotteryTicket`, or None for dense.
+      sparse: a `SparseTraining`, `LotteryTicket` or `FixedTopology`, or
+        None for dense.
       make: (wrap, Keras name) -> the built network.
       keras_name: the online network's Keras name; None: `make`'s default.
       target_names: Keras names of target networks of the same structure,

@@ -97,6 +97,24 @@ def test_correlation_image_colours():
   assert image[0, 5, 5, 2] > image[0, 5, 5, 0]       # +0.5: bluish
 
 
+def test_unit_mask_image_lays_out_channels_and_marks_the_grouping():
+  # 2x2 pixels, 2 channels: 8 inputs, 16 units (grouping j // 2).
+  mask = np.zeros((8, 16))
+  mask[[0, 3, 7], 5] = 1  # Unit 5: inputs (0,0,0), (0,1,1), (1,1,1).
+  image = diagnostics.unit_mask_image(mask, (2, 2, 2), [5], cell=1)[0]
+  # One row of two 2x2 channel panels with a 1-pixel gap.
+  assert image.shape == (2, 5, 3)
+  on, off = list(diagnostics._ON), list(diagnostics._OFF)  # pylint: disable=protected-access
+  mark, gap = list(diagnostics._MARK), list(diagnostics._GAP)  # pylint: disable=protected-access
+  assert image[:, 2].tolist() == [gap, gap]
+  # Channel 0: (0,0) on; channel 1: (0,1) on, and unit 5's grouping is
+  # input 2 = (0,1,0), marked red in channel 0.
+  assert image[:, :2].tolist() == [[on, mark], [off, off]]
+  assert image[:, 3:].tolist() == [[off, on], [off, on]]
+  assert diagnostics.unit_mask_image(mask, (2, 2, 2), [0, 5], cell=3)[
+      0].shape == (3 * 5, 3 * 5, 3)
+
+
 def test_mask_image_sums_conv_masks_over_space():
   dense = np.array([[1, 0, 1], [0, 0, 1]], np.float32)
   assert diagnostics.mask_image(dense)[0, :, :, 0].tolist() == dense.tolist()

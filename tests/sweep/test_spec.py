@@ -177,3 +177,30 @@ def test_the_blocks_study_spec_parses_every_run(monkeypatch):
             if 'SparseTraining.block_shape = (4, 1)' in run.bindings]
   assert len(blocks) == 12
   spec_lib.check_bindings(spec.runs)
+
+
+def test_the_fixed_topologies_study_specs_parse_every_run(monkeypatch):
+  monkeypatch.chdir(REPO)
+  load = lambda name: spec_lib.load(os.path.join('sweeps', name))
+  cpu, cpu_l1 = load('fixed_topologies_cpu.yaml'), load(
+      'fixed_topologies_cpu_l1.yaml')
+  # Breakout: (Dense, Random, Spatial) x (frozen, learned) + the L1 source,
+  # then L1-Reg frozen and learned; 3 seeds at 500k.
+  assert (len(cpu.runs), len(cpu_l1.runs)) == (7 * 3, 2 * 3)
+  for run in cpu.runs + cpu_l1.runs:
+    assert 'NUM_ENV_STEPS = 500000' in run.bindings
+  # Phase 2 reads the seed-0 source run of phase 1 in the documented dir.
+  (source,) = [run for run in cpu.runs
+               if run.name == 'minatar_breakout_fixed_l1_source__SEED=0']
+  assert (f'L1_SOURCE_RUN_DIR = "/tmp/sweeps/fixed_topologies_cpu/'
+          f'{source.name}"') in cpu_l1.runs[0].bindings
+  full, masks = load('fixed_topologies.yaml'), load(
+      'fixed_topologies_masks.yaml')
+  assert full.seeds == masks.seeds == list(range(30))  # 000 A.1: 30 trials
+  # 2 games x 7 files, then 2 games x (L1, Predictive) x 2, at the gin
+  # files' 5M steps (Table 1).
+  assert (len(full.runs), len(masks.runs)) == (2 * 7 * 30, 2 * 4 * 30)
+  assert not any(binding.startswith('NUM_ENV_STEPS')
+                 for run in full.runs + masks.runs for binding in run.bindings)
+  runs = cpu.runs + cpu_l1.runs + full.runs[:30 * 7:30] + masks.runs[::30]
+  spec_lib.check_bindings(runs)
