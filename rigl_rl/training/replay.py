@@ -6,8 +6,10 @@ draws from the run's checkpointed generator so a resumed run samples as the
 original would have.
 """
 import gzip
+import math
 import os
 import shutil
+from typing import Any, NamedTuple, Optional
 
 # Dopamine registers its own gin configurables on import, which gin refuses
 # once a config is locked: it is imported with this module, before parsing.
@@ -19,13 +21,38 @@ from tf_agents.trajectories import policy_step
 from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
+from rigl_rl import checks
 from rigl_rl.errors import ConfigError
+from rigl_rl.training import priorities
+
+
+class Batch(NamedTuple):
+  """What one train step learns from.
+
+  Attributes:
+    experience: what the agent's `train` takes (a Transition for replay).
+    weights: [batch] importance weights the agent's loss is weighted by;
+      None for an unweighted mean.
+    indices: [batch] where the memory keeps each example, for priority
+      updates; None for a memory without priorities.
+  """
+  experience: Any
+  weights: Optional[tf.Tensor] = None
+  indices: Optional[tf.Tensor] = None
 
 
 class Memory(tf.Module):
   """Where experience is kept. The run's TF checkpoint holds its variables;
   a memory with state outside TensorFlow writes it beside each checkpoint.
   """
+
+  # Whether the memory wants `update_priorities` after each train step.
+  prioritized = False
+
+  def training_batch(self, batch_size: int,
+                     rng: tf.random.Generator) -> Batch:
+    """In graph: a train step's batch (uniform and unweighted here)."""
+    return Batch(self.sample(batch_size, rng))
 
   def write_beside(self, checkpoint_path: str, report) -> None:
     """Writes what the checkpoint at `checkpoint_path` does not hold.
@@ -209,6 +236,101 @@ class UniformReplay(Memory):
         action_step=policy_step.PolicyStep(
             action=tf.gather(self._action, index), state=(), info=()),
         next_time_step=next_time_step)
+
+
+@gin.configurable
+class PrioritizedReplay(UniformReplay):
+  """UniformReplay's ring, sampled in proportion to priorities (Schaul et
+  al. 2016), as Dopamine's prioritized memory and its agents use it.
+
+  Each start that may be sampled (one whose `update_horizon` transitions
+  are stored) holds a priority in a sum tree; a start enters at the largest
+  priority ever set (1 before any) and leaves when it is overwritten.
+  A train step draws one start from each of `batch_size` equal segments of
+  the total priority, weights its loss by w_i = (min_j p_j / p_i)^beta over
+  the batch (Dopamine's (1/p_i)^beta normalised by the batch's largest),
+  and then sets p_i = (loss_i + priority_epsilon)^alpha from each example's
+  unweighted loss (Dopamine's sqrt(loss + 1e-10) at alpha 0.5).
+  """
+
+  prioritized = True
+
+  @staticmethod
+  def nbytes(time_step_spec, action_spec, capacity: int) -> int:
+    """The bytes a memory of `capacity` transitions allocates."""
+    leaves = 2**max(1, math.ceil(math.log2(capacity)))
+    return (UniformReplay.nbytes(time_step_spec, action_spec, capacity) +
+            2 * leaves * 8)  # The float64 sum tree.
+
+  def __init__(self, time_step_spec, action_spec, capacity: int,
+               update_horizon: int = 1, gamma: float = 0.99,
+               priority_exponent: float = 0.5,
+               importance_exponent: float = 0.5,
+               priority_epsilon: float = 1e-10):
+    """Allocates the memory and its sum tree.
+
+    Args:
+      time_step_spec: the environment's time step spec.
+      action_spec: the action spec.
+      capacity: transitions held.
+      update_horizon: transitions summed into each sampled return.
+      gamma: their discount.
+      priority_exponent: alpha, p_i = (loss_i + priority_epsilon)^alpha;
+        Dopamine's agents take the square root (0.5).
+      importance_exponent: beta of the importance weights; Dopamine's
+        agents use 0.5 throughout (no annealing).
+      priority_epsilon: added to each loss so no start falls to priority 0
+        (Dopamine's 1e-10).
+
+    Raises:
+      ConfigError: for exponents or an epsilon that are not positive
+        numbers.
+    """
+    checks.positive_numbers('PrioritizedReplay',
+                            priority_exponent=priority_exponent,
+                            importance_exponent=importance_exponent,
+                            priority_epsilon=priority_epsilon)
+    super().__init__(time_step_spec, action_spec, capacity,
+                     update_horizon=update_horizon, gamma=gamma)
+    self.priority_exponent = float(priority_exponent)
+    self.importance_exponent = float(importance_exponent)
+    self.priority_epsilon = float(priority_epsilon)
+    self.tree = priorities.SumTree(self.capacity)
+
+  def add(self, time_step, action, next_time_step) -> None:
+    added = self.num_added.read_value()
+    super().add(time_step, action, next_time_step)
+    newest = tf.reshape(added % self.capacity, [1])
+    top = tf.reshape(self.tree.max_priority, [1])
+    if self.update_horizon == 1:
+      self.tree.set(newest, top)
+      return
+    # The overwritten start leaves; the start whose n-th transition this
+    # is enters (none in the first n - 1 adds, when leaf 0 stays 0).
+    start = added - self.update_horizon + 1
+    self.tree.set(
+        tf.concat([newest, [tf.maximum(start, 0) % self.capacity]], 0),
+        tf.concat([tf.zeros([1], tf.float64),
+                   tf.where(start >= 0, top, tf.zeros_like(top))], 0))
+
+  def training_batch(self, batch_size: int,
+                     rng: tf.random.Generator) -> Batch:
+    """In graph: starts drawn in proportion to their priorities, with their
+    importance weights."""
+    indices = self.tree.stratified_sample(batch_size, rng)
+    if self.update_horizon == 1:
+      experience = self.gather(indices)
+    else:
+      experience = self._multi_step(indices)
+    drawn = self.tree.get(indices)
+    weights = (tf.reduce_min(drawn) / drawn)**self.importance_exponent
+    return Batch(experience, tf.cast(weights, tf.float32), indices)
+
+  def update_priorities(self, indices: tf.Tensor, losses: tf.Tensor) -> None:
+    """Sets the priorities of the starts at `indices` from their [batch]
+    unweighted losses."""
+    self.tree.set(indices, (tf.cast(losses, tf.float64) +
+                            self.priority_epsilon)**self.priority_exponent)
 
 
 class _FrameMemory(circular_replay_buffer.OutOfGraphReplayBuffer):
