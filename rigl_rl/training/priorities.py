@@ -7,6 +7,8 @@ import math
 
 import tensorflow as tf
 
+from rigl_rl import checks
+
 
 class SumTree(tf.Module):
   """A binary tree whose leaves hold priorities and whose inner nodes hold
@@ -38,6 +40,11 @@ class SumTree(tf.Module):
     # The largest priority ever set; it never decreases.
     self.max_priority = tf.Variable(float(initial_max), dtype=tf.float64,
                                     trainable=False, name='max_priority')
+
+  @staticmethod
+  def nbytes(capacity: int) -> int:
+    """The bytes a tree of `capacity` leaves allocates."""
+    return 2 * 2**max(1, math.ceil(math.log2(capacity))) * 8
 
   @property
   def total(self) -> tf.Tensor:
@@ -106,3 +113,52 @@ class SumTree(tf.Module):
     segments = tf.range(batch_size, dtype=tf.float64)
     offsets = rng.uniform([batch_size], dtype=tf.float64)
     return self.find((segments + offsets) * (self.total / batch_size))
+
+
+class Priorities(tf.Module):
+  """Prioritized sampling as Dopamine's prioritized memory and its agents
+  do it, over a memory's `capacity` slots.
+
+  A train step draws one slot from each of `batch_size` equal segments of
+  the total priority, weights each example's loss by
+  w_i = (min_j p_j / p_i)^beta over the batch (Dopamine's (1/p_i)^beta
+  normalised by the batch's largest weight), and afterwards sets
+  p_i = (loss_i + priority_epsilon)^alpha from each example's unweighted
+  loss (Dopamine's sqrt(loss + 1e-10) at alpha 0.5).
+  """
+
+  def __init__(self, capacity: int, priority_exponent: float,
+               importance_exponent: float, priority_epsilon: float,
+               owner: str):
+    """Checks the exponents and allocates the tree.
+
+    Args:
+      capacity: slots of the memory.
+      priority_exponent: alpha.
+      importance_exponent: beta.
+      priority_epsilon: added to each loss.
+      owner: the memory's gin name, for error messages.
+
+    Raises:
+      ConfigError: for exponents or an epsilon that are not positive
+        numbers.
+    """
+    checks.positive_numbers(owner, priority_exponent=priority_exponent,
+                            importance_exponent=importance_exponent,
+                            priority_epsilon=priority_epsilon)
+    super().__init__(name='priorities')
+    self.priority_exponent = float(priority_exponent)
+    self.importance_exponent = float(importance_exponent)
+    self.priority_epsilon = float(priority_epsilon)
+    self.tree = SumTree(capacity)
+
+  def weights(self, indices: tf.Tensor) -> tf.Tensor:
+    """float32 [batch] importance weights of the drawn `indices`."""
+    drawn = self.tree.get(indices)
+    return tf.cast((tf.reduce_min(drawn) / drawn)**self.importance_exponent,
+                   tf.float32)
+
+  def update(self, indices: tf.Tensor, losses: tf.Tensor) -> None:
+    """Sets the priorities at `indices` from their [batch] losses."""
+    self.tree.set(indices, (tf.cast(losses, tf.float64) +
+                            self.priority_epsilon)**self.priority_exponent)

@@ -242,10 +242,11 @@ def test_dqn_on_prioritized_replay_weights_its_loss_and_updates_priorities(
                                      'cartpole_rigl.gin', 'rigl', bindings)
   memory = runner.experience.memory
   assert memory.prioritized and memory.update_horizon == 2
-  leaves = memory.tree.get(tf.range(memory.capacity, dtype=tf.int64)).numpy()
+  tree = memory.sampler.tree
+  leaves = tree.get(tf.range(memory.capacity, dtype=tf.int64)).numpy()
   # Starts 0..398 of the 400 transitions may be drawn, no other.
   assert np.all(leaves[:399] > 0) and np.all(leaves[399:] == 0)
-  assert memory.tree.total.numpy() == pytest.approx(leaves.sum(), rel=1e-12)
+  assert tree.total.numpy() == pytest.approx(leaves.sum(), rel=1e-12)
   # Train steps set priorities from their losses: they are no longer all
   # the initial 1.
   assert len(np.unique(leaves[:399])) > 100
@@ -264,7 +265,7 @@ def test_dqn_on_prioritized_replay_weights_its_loss_and_updates_priorities(
       np.mean(weights * before) + l2, rel=1e-6)
   assert np.mean(weights * before) != pytest.approx(np.mean(before),
                                                     rel=1e-3)
-  np.testing.assert_allclose(memory.tree.get(batch.indices).numpy(),
+  np.testing.assert_allclose(tree.get(batch.indices).numpy(),
                              np.sqrt(before + 1e-10), rtol=1e-5)
 
 

@@ -133,7 +133,8 @@ def _prioritized(capacity, update_horizon=1, **kwargs):
 
 
 def _leaves(memory):
-  return memory.tree.get(tf.range(memory.capacity, dtype=tf.int64)).numpy()
+  return memory.sampler.tree.get(
+      tf.range(memory.capacity, dtype=tf.int64)).numpy()
 
 
 def test_prioritized_starts_enter_at_the_max_and_leave_when_overwritten():
@@ -217,10 +218,10 @@ def test_prioritized_memory_round_trips_through_a_checkpoint(tmp_path):
   path = tf.train.Checkpoint(memory=memory).write(str(tmp_path / 'ckpt'))
   restored = _prioritized(8, update_horizon=2)
   tf.train.Checkpoint(memory=restored).read(path).assert_consumed()
-  np.testing.assert_array_equal(restored.tree.nodes.numpy(),
-                                memory.tree.nodes.numpy())
-  assert restored.tree.max_priority.numpy() == memory.tree.max_priority.numpy()
-  assert restored.tree.max_priority.numpy() == np.float64(100 + 1e-10)**0.5
+  tree, again_tree = memory.sampler.tree, restored.sampler.tree
+  np.testing.assert_array_equal(again_tree.nodes.numpy(), tree.nodes.numpy())
+  assert again_tree.max_priority.numpy() == tree.max_priority.numpy()
+  assert again_tree.max_priority.numpy() == np.float64(100 + 1e-10)**0.5
   original = memory.training_batch(32, tf.random.Generator.from_seed(5))
   again = restored.training_batch(32, tf.random.Generator.from_seed(5))
   np.testing.assert_array_equal(original.indices, again.indices)
