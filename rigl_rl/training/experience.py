@@ -54,7 +54,8 @@ class OffPolicy:
       replay: the memory's class, called with (time_step_spec, action_spec,
         capacity): `@UniformReplay` stores whole transitions in TF
         variables, `@PrioritizedReplay` samples them by priority,
-        `@FrameReplay` stores one frame per step (Atari).
+        `@FrameReplay` stores one frame per step (Atari), and
+        `@PrioritizedFrameReplay` samples those by priority.
       update_horizon: n of n-step returns (Dopamine's update_horizon): each
         sampled transition sums up to n rewards, discounted by the agent's
         gamma, stopping at an episode's end, and bootstraps gamma^n later.

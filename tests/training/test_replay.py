@@ -1,9 +1,11 @@
 """The uniform replay memory stores what it is given and wraps around."""
 import numpy as np
+import pytest
 import tensorflow as tf
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
+from rigl_rl.errors import ConfigError
 from rigl_rl.training import replay
 
 
@@ -231,3 +233,9 @@ def test_prioritized_memory_round_trips_through_a_checkpoint(tmp_path):
   # And both go on alike: the next start enters at the restored max.
   _add(restored, 11, 11.0, 12)
   assert _leaves(restored)[10 % 8] == np.float64(100 + 1e-10)**0.5
+
+
+def test_prioritized_exponents_must_be_positive():
+  with pytest.raises(ConfigError, match='PrioritizedReplay.importance_exponent '
+                     'must be a number > 0, got 0'):
+    _prioritized(4, importance_exponent=0)
