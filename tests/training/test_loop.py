@@ -276,3 +276,28 @@ def test_prioritized_replay_needs_per_example_losses(tmp_path):
   with pytest.raises(ConfigError, match='sac does not report per-example '
                      'losses.*OffPolicy.replay = @UniformReplay'):
     Runner(str(tmp_path / 'run'), verbose=False)
+
+
+def test_priorities_resume_from_the_checkpoint(tmp_path):
+  bindings = conftest.overridden(conftest.smoke_bindings('dense'),
+                                 'OffPolicy.replay = @PrioritizedReplay')
+  root = str(tmp_path / 'run')
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  runner = Runner(root, verbose=False)
+  runner.prepare()
+  runner.env.reset()
+  while runner.env_step < 250:
+    runner.advance()
+  runner.save()
+  saved = runner.experience.memory.sampler.tree.nodes.numpy()
+  assert len(np.unique(saved)) > 50  # Trained: priorities were set.
+
+  gin.clear_config()
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  resumed = Runner(root, verbose=False)
+  resumed.prepare()
+  tree = resumed.experience.memory.sampler.tree
+  np.testing.assert_array_equal(tree.nodes.numpy(), saved)
+  assert tree.max_priority.numpy() == (
+      runner.experience.memory.sampler.tree.max_priority.numpy())
+  assert resumed.run() == 'finished' and resumed.train_step == 300
