@@ -113,6 +113,9 @@ class AgentBundle:
       returns.
     logged_losses: scalar fields of the agent's `LossInfo.extra` to log under
       Losses/, besides the total loss.
+    example_losses: a train step's `LossInfo` -> its [batch] per-example
+      losses before importance weights, which prioritized replay sets its
+      priorities from; None for an agent that reports none.
     prepare_rollout: on-policy agents only: a rollout of transitions in
       collection order -> the batch `agent.train` takes minibatches of.
   """
@@ -125,6 +128,7 @@ class AgentBundle:
   random_action: ActFn
   gamma: float
   logged_losses: Sequence[str] = ()
+  example_losses: Optional[Callable[[object], tf.Tensor]] = None
   prepare_rollout: Optional[Callable[[object], object]] = None
 
   @property

@@ -145,4 +145,6 @@ def dqn_agent(time_step_spec,
       collect_action=collect_action,
       eval_action=lambda time_step, rng: act(time_step, eval_epsilon, rng),
       random_action=base.uniform_policy(action_spec),
-      gamma=gamma)
+      gamma=gamma,
+      # DqnAgent's per-example loss, before any weights.
+      example_losses=lambda loss_info: loss_info.extra.td_loss)

@@ -53,7 +53,9 @@ class OffPolicy:
       replay_capacity: transitions the replay memory holds.
       replay: the memory's class, called with (time_step_spec, action_spec,
         capacity): `@UniformReplay` stores whole transitions in TF
-        variables, `@FrameReplay` stores one frame per step (Atari).
+        variables, `@PrioritizedReplay` samples them by priority,
+        `@FrameReplay` stores one frame per step (Atari), and
+        `@PrioritizedFrameReplay` samples those by priority.
       update_horizon: n of n-step returns (Dopamine's update_horizon): each
         sampled transition sums up to n rewards, discounted by the agent's
         gamma, stopping at an episode's end, and bootstraps gamma^n later.
@@ -109,6 +111,12 @@ class OffPolicy:
                                self.replay_capacity,
                                update_horizon=self.update_horizon,
                                gamma=bundle.gamma)
+    if self.memory.prioritized and bundle.example_losses is None:
+      raise ConfigError(
+          f'{bundle.algorithm} does not report per-example losses, which '
+          f'prioritized replay sets its priorities from; use '
+          'OffPolicy.replay = @UniformReplay')
+    self._example_losses = bundle.example_losses
     self._train_step = bundle.agent.train_step_counter
 
   def total_train_steps(self, num_env_steps: int) -> int:
@@ -148,9 +156,9 @@ class OffPolicy:
     self.memory.add(time_step, action, next_time_step)
 
   def batch(self, collect: CollectFn, time_step,
-            rng: tf.random.Generator) -> Tuple[object, object]:
+            rng: tf.random.Generator) -> Tuple[object, replay_lib.Batch]:
     """In graph: collects the env steps the next train step follows, then
-    samples its batch."""
+    samples its batch (with importance weights from a prioritized memory)."""
     ratio = self.replay_ratio
     if ratio.numerator == 1:
       steps = ratio.denominator  # The same count before every train step.
@@ -158,7 +166,18 @@ class OffPolicy:
       done = tf.cast(self._train_step, tf.int64)
       steps = self.env_steps_after(done + 1) - self.env_steps_after(done)
     time_step = collect(time_step, steps)
-    return time_step, self.memory.sample(self.batch_size, rng)
+    return time_step, self.memory.training_batch(self.batch_size, rng)
+
+  def learned(self, batch: replay_lib.Batch, loss_info) -> None:
+    """In graph, after the train step on `batch`: a prioritized memory sets
+    the priorities of its examples from their losses in that step.
+
+    This happens here, inside each compiled train step, not in a hook:
+    hooks act only between chunks of train steps.
+    """
+    if self.memory.prioritized:
+      self.memory.update_priorities(batch.indices,
+                                    self._example_losses(loss_info))
 
   def sample(self, batch_size: int, rng: tf.random.Generator):
     """A uniform batch of replay (diagnostics' probe)."""
@@ -286,7 +305,11 @@ class OnPolicy:
     index = tf.gather(memory.order, within * self.batch_size +
                       tf.range(self.batch_size, dtype=tf.int64))
     memory.position.assign((position + 1) % self.cycle)
-    return time_step, self._prepared(index)
+    return time_step, replay_lib.Batch(self._prepared(index))
+
+  def learned(self, batch: replay_lib.Batch, loss_info) -> None:
+    """Nothing: a rollout has no priorities."""
+    del batch, loss_info
 
   def sample(self, batch_size: int, rng: tf.random.Generator):
     """A uniform batch of the prepared rollout (diagnostics' probe)."""

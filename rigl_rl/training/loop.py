@@ -319,9 +319,11 @@ class Runner:
     collect = lambda time_step, steps: self._collect(time_step, steps, explore)
     return self.experience.batch(collect, time_step, self.rng)
 
-  def _train_on(self, experience):
-    """In graph: one train step on `experience`; its scalar losses."""
-    loss_info = self.bundle.agent.train(experience)
+  def _train_on(self, batch):
+    """In graph: one train step on a `replay.Batch`; its scalar losses."""
+    loss_info = self.bundle.agent.train(batch.experience,
+                                        weights=batch.weights)
+    self.experience.learned(batch, loss_info)
     losses = {'loss': loss_info.loss}
     losses.update({name: getattr(loss_info.extra, name)
                    for name in self.bundle.logged_losses})
@@ -340,14 +342,10 @@ class Runner:
     names = ('loss',) + tuple(self.bundle.logged_losses)
     losses = {name: tf.constant(0.0) for name in names}
     for _ in tf.range(iterations):
-      time_step, experience = self._next_batch_in_graph(time_step)
-      losses = self._train_on(experience)
+      time_step, batch = self._next_batch_in_graph(time_step)
+      losses = self._train_on(batch)
+      experience = batch.experience
     return losses, experience
-
-  @tf.function
-  def _train_step_on(self, experience):
-    """One train step on a batch `_next_batch` gave."""
-    return self._train_on(experience)
 
   @tf.function
   def _evaluate(self, episodes, min_steps):

@@ -8,6 +8,7 @@ original would have.
 import gzip
 import os
 import shutil
+from typing import Any, NamedTuple, Optional
 
 # Dopamine registers its own gin configurables on import, which gin refuses
 # once a config is locked: it is imported with this module, before parsing.
@@ -20,12 +21,36 @@ from tf_agents.trajectories import time_step as ts
 from tf_agents.trajectories import trajectory
 
 from rigl_rl.errors import ConfigError
+from rigl_rl.training import priorities
+
+
+class Batch(NamedTuple):
+  """What one train step learns from.
+
+  Attributes:
+    experience: what the agent's `train` takes (a Transition for replay).
+    weights: [batch] importance weights the agent's loss is weighted by;
+      None for an unweighted mean.
+    indices: [batch] where the memory keeps each example, for priority
+      updates; None for a memory without priorities.
+  """
+  experience: Any
+  weights: Optional[tf.Tensor] = None
+  indices: Optional[tf.Tensor] = None
 
 
 class Memory(tf.Module):
   """Where experience is kept. The run's TF checkpoint holds its variables;
   a memory with state outside TensorFlow writes it beside each checkpoint.
   """
+
+  # Whether the memory wants `update_priorities` after each train step.
+  prioritized = False
+
+  def training_batch(self, batch_size: int,
+                     rng: tf.random.Generator) -> Batch:
+    """In graph: a train step's batch (uniform and unweighted here)."""
+    return Batch(self.sample(batch_size, rng))
 
   def write_beside(self, checkpoint_path: str, report) -> None:
     """Writes what the checkpoint at `checkpoint_path` does not hold.
@@ -211,6 +236,90 @@ class UniformReplay(Memory):
         next_time_step=next_time_step)
 
 
+@gin.configurable
+class PrioritizedReplay(UniformReplay):
+  """UniformReplay's ring, sampled in proportion to priorities (Schaul et
+  al. 2016), as Dopamine's prioritized memory and its agents use it.
+
+  Each start that may be sampled (one whose `update_horizon` transitions
+  are stored) holds a priority in a sum tree; a start enters at the largest
+  priority ever set (1 before any) and leaves when it is overwritten. See
+  `priorities.Priorities` for the draws, weights and updates.
+  """
+
+  prioritized = True
+
+  @staticmethod
+  def nbytes(time_step_spec, action_spec, capacity: int) -> int:
+    """The bytes a memory of `capacity` transitions allocates."""
+    return (UniformReplay.nbytes(time_step_spec, action_spec, capacity) +
+            priorities.SumTree.nbytes(capacity))
+
+  def __init__(self, time_step_spec, action_spec, capacity: int,
+               update_horizon: int = 1, gamma: float = 0.99,
+               priority_exponent: float = 0.5,
+               importance_exponent: float = 0.5,
+               priority_epsilon: float = 1e-10):
+    """Allocates the memory and its sum tree.
+
+    Args:
+      time_step_spec: the environment's time step spec.
+      action_spec: the action spec.
+      capacity: transitions held.
+      update_horizon: transitions summed into each sampled return.
+      gamma: their discount.
+      priority_exponent: alpha, p_i = (loss_i + priority_epsilon)^alpha;
+        Dopamine's agents take the square root (0.5).
+      importance_exponent: beta of the importance weights; Dopamine's
+        agents use 0.5 throughout (no annealing).
+      priority_epsilon: added to each loss so no start falls to priority 0
+        (Dopamine's 1e-10).
+
+    Raises:
+      ConfigError: for exponents or an epsilon that are not positive
+        numbers.
+    """
+    super().__init__(time_step_spec, action_spec, capacity,
+                     update_horizon=update_horizon, gamma=gamma)
+    self.sampler = priorities.Priorities(
+        self.capacity, priority_exponent=priority_exponent,
+        importance_exponent=importance_exponent,
+        priority_epsilon=priority_epsilon, owner='PrioritizedReplay')
+
+  def add(self, time_step, action, next_time_step) -> None:
+    added = self.num_added.read_value()
+    super().add(time_step, action, next_time_step)
+    tree = self.sampler.tree
+    newest = tf.reshape(added % self.capacity, [1])
+    top = tf.reshape(tree.max_priority, [1])
+    if self.update_horizon == 1:
+      tree.set(newest, top)
+      return
+    # The overwritten start leaves; the start whose n-th transition this
+    # is enters (none in the first n - 1 adds, when leaf 0 stays 0).
+    start = added - self.update_horizon + 1
+    tree.set(
+        tf.concat([newest, [tf.maximum(start, 0) % self.capacity]], 0),
+        tf.concat([tf.zeros([1], tf.float64),
+                   tf.where(start >= 0, top, tf.zeros_like(top))], 0))
+
+  def training_batch(self, batch_size: int,
+                     rng: tf.random.Generator) -> Batch:
+    """In graph: starts drawn in proportion to their priorities, with their
+    importance weights."""
+    indices = self.sampler.tree.stratified_sample(batch_size, rng)
+    if self.update_horizon == 1:
+      experience = self.gather(indices)
+    else:
+      experience = self._multi_step(indices)
+    return Batch(experience, self.sampler.weights(indices), indices)
+
+  def update_priorities(self, indices: tf.Tensor, losses: tf.Tensor) -> None:
+    """Sets the priorities of the starts at `indices` from their [batch]
+    unweighted losses."""
+    self.sampler.update(indices, losses)
+
+
 class _FrameMemory(circular_replay_buffer.OutOfGraphReplayBuffer):
   """Dopamine's memory, with stacks never reaching across an episode end.
 
@@ -313,9 +422,14 @@ class FrameReplay(Memory):
              rng: tf.random.Generator) -> trajectory.Transition:
     """A uniform batch of valid transitions as a TF-Agents Transition."""
     seed = rng.uniform_full_int([], tf.int64)
+    return self._transition(batch_size, self._sample, [batch_size, seed])
+
+  def _transition(self, batch_size: int, sample, inputs):
+    """The Transition of numpy's `sample(*inputs)` -> (state, action,
+    reward, next_state, terminal)."""
     obs = self._observation_spec
     state, action, reward, next_state, terminal = tf.numpy_function(
-        self._sample, [batch_size, seed], [
+        sample, inputs, [
             obs.dtype, self._action_spec.dtype, tf.float32, obs.dtype,
             tf.bool
         ], stateful=True)
@@ -374,8 +488,10 @@ class FrameReplay(Memory):
 
   def _sample(self, batch_size, seed):
     generator = np.random.default_rng(int(seed) & (2**63 - 1))
-    indices = self._sample_indices(int(batch_size), generator)
-    batch = self.buffer.sample_transition_batch(len(indices), indices)
+    return self._gather(self._sample_indices(int(batch_size), generator))
+
+  def _gather(self, indices):
+    batch = self.buffer.sample_transition_batch(len(indices), list(indices))
     names = [e.name for e in self.buffer.get_transition_elements(len(indices))]
     element = dict(zip(names, batch))
     return (element['state'], element['action'], element['reward'],
@@ -469,3 +585,113 @@ class FrameReplay(Memory):
     if buffer.add_count > 0:
       buffer.episode_end_indices.add((buffer.cursor() - 1) % self.capacity)
       buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access
+
+
+@gin.configurable
+class PrioritizedFrameReplay(FrameReplay):
+  """FrameReplay sampled in proportion to priorities, as PrioritizedReplay.
+
+  The sum tree has a leaf per stored frame: Dopamine's padding frames enter
+  at 0, each transition at the largest priority ever set. Draws that land on
+  a start that cannot be sampled (its stack or n-step window reaches an
+  episode's end or the cursor) are drawn again from the whole tree,
+  unstratified, as Dopamine's prioritized memory does. The tree is a TF
+  variable, so the run's checkpoint holds it beside the frames' files.
+  """
+
+  prioritized = True
+
+  @staticmethod
+  def nbytes(time_step_spec, action_spec, capacity: int) -> int:
+    """The bytes a full memory of `capacity` frames takes."""
+    return (FrameReplay.nbytes(time_step_spec, action_spec, capacity) +
+            priorities.SumTree.nbytes(capacity))
+
+  def __init__(self, time_step_spec, action_spec, capacity: int,
+               update_horizon: int = 1, gamma: float = 0.99,
+               max_sample_attempts: int = 1000,
+               priority_exponent: float = 0.5,
+               importance_exponent: float = 0.5,
+               priority_epsilon: float = 1e-10):
+    """Allocates the memory and its sum tree.
+
+    Args:
+      time_step_spec: the environment's time step spec; observations are
+        [..., stack] frame stacks.
+      action_spec: a scalar action spec.
+      capacity: transitions (frames) held.
+      update_horizon: transitions summed into each sampled return.
+      gamma: their discount.
+      max_sample_attempts: redraws tolerated per batch before sampling
+        gives up.
+      priority_exponent: alpha (Dopamine's square root: 0.5).
+      importance_exponent: beta (Dopamine's 0.5).
+      priority_epsilon: added to each loss (Dopamine's 1e-10).
+
+    Raises:
+      ConfigError: for an observation without a stack axis, or exponents or
+        an epsilon that are not positive numbers.
+    """
+    super().__init__(time_step_spec, action_spec, capacity,
+                     update_horizon=update_horizon, gamma=gamma,
+                     max_sample_attempts=max_sample_attempts)
+    self.sampler = priorities.Priorities(
+        capacity, priority_exponent=priority_exponent,
+        importance_exponent=importance_exponent,
+        priority_epsilon=priority_epsilon, owner='PrioritizedFrameReplay')
+
+  def add(self, time_step, action, next_time_step) -> None:
+    first, count = tf.numpy_function(
+        self._add_where, [
+            time_step.observation[0, ..., -1], action[0],
+            next_time_step.reward[0], next_time_step.step_type[0],
+            next_time_step.discount[0]
+        ], [tf.int64, tf.int64], stateful=True)
+    # Padding frames (the first count - 1) at 0, the transition at the max.
+    written = tf.range(count, dtype=tf.int64)
+    self.sampler.tree.set(
+        (first + written) % self.capacity,
+        tf.where(written == count - 1, self.sampler.tree.max_priority,
+                 tf.constant(0.0, tf.float64)))
+
+  def _add_where(self, frame, action, reward, step_type, discount):
+    """Adds, and says where: (first index written, entries written)."""
+    before = int(self.buffer.add_count)  # An array Dopamine adds to in place.
+    first = int(self.buffer.cursor())
+    self._add(frame, action, reward, step_type, discount)
+    return np.int64(first), np.int64(self.buffer.add_count - before)
+
+  def training_batch(self, batch_size: int,
+                     rng: tf.random.Generator) -> Batch:
+    """In graph: valid starts drawn in proportion to their priorities, with
+    their importance weights."""
+    tree = self.sampler.tree
+    indices = tree.stratified_sample(batch_size, rng)
+    valid = self._valid(indices)
+    attempts = tf.constant(0, tf.int64)
+    while not tf.reduce_all(valid):
+      missing = tf.reduce_sum(tf.cast(~valid, tf.int64))
+      attempts += missing
+      tf.debugging.assert_less_equal(
+          attempts, tf.constant(self._max_sample_attempts, tf.int64),
+          'PrioritizedFrameReplay: too many invalid draws for a batch; the '
+          'memory holds too few valid transitions')
+      redrawn = tree.find(rng.uniform([batch_size], dtype=tf.float64) *
+                          tree.total)
+      indices = tf.where(valid, indices, redrawn)
+      valid = self._valid(indices)
+    experience = self._transition(batch_size, self._gather, [indices])
+    return Batch(experience, self.sampler.weights(indices), indices)
+
+  def _valid(self, indices: tf.Tensor) -> tf.Tensor:
+    valid = tf.numpy_function(
+        lambda batch: np.array([self.buffer.is_valid_transition(int(i))
+                                for i in batch]), [indices], tf.bool,
+        stateful=True)
+    valid.set_shape(indices.shape)
+    return valid
+
+  def update_priorities(self, indices: tf.Tensor, losses: tf.Tensor) -> None:
+    """Sets the priorities of the starts at `indices` from their [batch]
+    unweighted losses."""
+    self.sampler.update(indices, losses)

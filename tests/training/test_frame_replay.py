@@ -265,3 +265,117 @@ def test_n_step_returns_stop_at_the_terminal():
   # Starts before the first terminal are drawn, windows cut short; the
   # newest n (12-14) are not, as in Dopamine, their steps not all stored.
   assert {3, 4, 5} <= set(newest) and not {12, 13, 14} & set(newest)
+
+
+def _add_in_graph_order(memory, lengths, truncated=()):
+  """`_fill` through `add`, as the loop adds (so priorities are set)."""
+  expected = {}
+  for stack, action, reward, step_type, discount, window in _episodes(
+      lengths, truncated):
+    step = lambda kind, value, d, observation: ts.TimeStep(
+        step_type=tf.constant([kind], tf.int32),
+        reward=tf.constant([value], tf.float32),
+        discount=tf.constant([d], tf.float32),
+        observation=tf.constant(observation[None]))
+    memory.add(step(ts.StepType.MID, 0.0, 1.0, stack),
+               tf.constant([action], tf.int64),
+               step(step_type, reward, discount, stack))
+    expected[window[-1]] = (window, step_type, discount)
+  return expected
+
+
+def _frame_leaves(memory):
+  return memory.sampler.tree.get(
+      tf.range(memory.capacity, dtype=tf.int64)).numpy()
+
+
+def test_prioritized_frames_enter_at_the_max_and_padding_at_zero():
+  memory = replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=40)
+  _add_in_graph_order(memory, [5, 8])
+  # Dopamine's layout: 3 padding frames, the 5 transitions of episode 1,
+  # 3 padding frames, the 8 of episode 2.
+  want = np.zeros(40)
+  want[3:8] = want[11:19] = 1.0
+  np.testing.assert_array_equal(_frame_leaves(memory), want)
+  memory.update_priorities(tf.constant([4], tf.int64), tf.constant([8.0]))
+  _add_in_graph_order(memory, [1])
+  assert _frame_leaves(memory)[22] == np.float64(8 + 1e-10)**0.5
+
+
+def test_prioritized_frames_sample_valid_starts_by_priority():
+  memory = replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=40,
+                                         max_sample_attempts=100_000)
+  expected = _add_in_graph_order(memory, [5, 8])
+  # Valid starts: frames 1-5 (indices 3-7) and 7-13 (indices 11-17); index
+  # 18 (frame 14) has no next frame yet. Priorities 1..12 on the valid
+  # ones, 20 on index 18, whose draws must all be drawn again.
+  valid = np.array(list(range(3, 8)) + list(range(11, 18)))
+  memory.update_priorities(tf.constant(valid, tf.int64),
+                           tf.constant(np.arange(1.0, 13.0)**2))
+  memory.update_priorities(tf.constant([18], tf.int64),
+                           tf.constant([400.0]))
+  rng = tf.random.Generator.from_seed(4)
+  counts = np.zeros(40)
+  draws = 0
+  for _ in range(20):
+    batch = memory.training_batch(512, rng)
+    indices = batch.indices.numpy()
+    _check_batch(batch.experience, expected)
+    priorities = np.sqrt(np.arange(1.0, 13.0)**2 + 1e-10)
+    p = dict(zip(valid, priorities))
+    drawn = np.array([p[i] for i in indices])
+    np.testing.assert_allclose(batch.weights.numpy(),
+                               np.sqrt(drawn.min() / drawn), rtol=1e-6)
+    counts += np.bincount(indices, minlength=40)
+    draws += len(indices)
+  assert counts[18] == 0 and counts[valid].sum() == draws
+  # Frequencies within 5 standard deviations (at most 0.016) of p_i / sum
+  # over the valid starts (1/78 .. 12/78): uniform draws (1/12) cannot pass.
+  expected_frequency = np.arange(1.0, 13.0) / 78.0
+  tolerance = 5 * np.sqrt(expected_frequency * (1 - expected_frequency) /
+                          draws)
+  np.testing.assert_array_less(
+      np.abs(counts[valid] / draws - expected_frequency), tolerance)
+
+
+def test_prioritized_frames_round_trip(tmp_path):
+  memory = replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=40)
+  _add_in_graph_order(memory, [5, 8])
+  memory.update_priorities(tf.constant([3, 12, 17], tf.int64),
+                           tf.constant([4.0, 0.0, 49.0]))
+  path = tf.train.Checkpoint(memory=memory).write(str(tmp_path / 'ckpt-1'))
+  memory.write_beside(path, lambda message: None)
+  restored = replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=40)
+  tf.train.Checkpoint(memory=restored).read(path).assert_consumed()
+  restored.read_beside(path)
+  np.testing.assert_array_equal(restored.sampler.tree.nodes.numpy(),
+                                memory.sampler.tree.nodes.numpy())
+  original = memory.training_batch(64, tf.random.Generator.from_seed(7))
+  again = restored.training_batch(64, tf.random.Generator.from_seed(7))
+  np.testing.assert_array_equal(original.indices, again.indices)
+  np.testing.assert_array_equal(original.weights, again.weights)
+  np.testing.assert_array_equal(original.experience.time_step.observation,
+                                again.experience.time_step.observation)
+
+
+def test_atari_dqn_trains_on_prioritized_frames(tmp_path):
+  # pylint: disable=g-import-not-at-top
+  from tests import conftest
+  bindings = conftest.overridden(
+      conftest.ATARI_SMOKE_BINDINGS,
+      'OffPolicy.replay = @PrioritizedFrameReplay',
+      'OffPolicy.update_horizon = 3')
+  runner = conftest.train_in_process(tmp_path / 'run', 'dqn',
+                                     'atari_nature_rigl.gin', 'rigl',
+                                     bindings)
+  memory = runner.experience.memory
+  assert memory.prioritized and runner.train_step == 50
+  leaves = _frame_leaves(memory)
+  # Train steps set the drawn starts' priorities from their losses; the
+  # padding frames of each episode stay at 0.
+  assert len(np.unique(leaves)) > 20
+  written = int(memory.buffer.add_count)
+  episodes = runner.finished_episodes()[1] + 1  # With the one in flight.
+  assert np.sum(leaves[:written] == 0) == 3 * episodes
+  assert np.all(leaves[written:] == 0)
+  assert np.isfinite(runner.last_losses['loss'])

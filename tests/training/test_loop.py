@@ -10,6 +10,7 @@ import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from rigl_rl import config
+from rigl_rl.errors import ConfigError
 from rigl_rl.training import hooks
 from rigl_rl.training import loop
 from rigl_rl.training.loop import Runner
@@ -230,3 +231,73 @@ def test_dqn_trains_on_n_step_returns(tmp_path):
   assert np.isclose(rewards, 1 + 0.99 + 0.99**2).mean() > 0.8
   assert np.all(np.isclose(rewards[:, None], [1.0, 1.99, 2.9701]).any(axis=1))
   assert np.isfinite(runner.last_losses['loss'])
+
+
+def test_dqn_on_prioritized_replay_weights_its_loss_and_updates_priorities(
+    tmp_path):
+  bindings = conftest.overridden(conftest.smoke_bindings('rigl'),
+                                 'OffPolicy.replay = @PrioritizedReplay',
+                                 'OffPolicy.update_horizon = 2')
+  runner = conftest.train_in_process(tmp_path / 'run', 'dqn',
+                                     'cartpole_rigl.gin', 'rigl', bindings)
+  memory = runner.experience.memory
+  assert memory.prioritized and memory.update_horizon == 2
+  tree = memory.sampler.tree
+  leaves = tree.get(tf.range(memory.capacity, dtype=tf.int64)).numpy()
+  # Starts 0..398 of the 400 transitions may be drawn, no other.
+  assert np.all(leaves[:399] > 0) and np.all(leaves[399:] == 0)
+  assert tree.total.numpy() == pytest.approx(leaves.sum(), rel=1e-12)
+  # Train steps set priorities from their losses: they are no longer all
+  # the initial 1.
+  assert len(np.unique(leaves[:399])) > 100
+  # One more train step by hand: its loss is the importance-weighted mean
+  # of the per-example losses before the step (plus the L2 term), and the
+  # drawn starts then hold sqrt(loss + 1e-10).
+  batch = memory.training_batch(32, runner.rng)
+  trained = runner.bundle.trained[0]
+  before = trained.per_example_loss(batch.experience).numpy()
+  l2 = float(tf.add_n(trained.network.losses))
+  weights = batch.weights.numpy()
+  assert weights.max() == 1.0 and np.all(weights > 0)
+  assert weights.min() < 0.9  # Priorities differ, so weights do.
+  losses = runner._train_on(batch)  # pylint: disable=protected-access
+  assert float(losses['loss']) == pytest.approx(
+      np.mean(weights * before) + l2, rel=1e-6)
+  assert np.mean(weights * before) != pytest.approx(np.mean(before),
+                                                    rel=1e-3)
+  np.testing.assert_allclose(tree.get(batch.indices).numpy(),
+                             np.sqrt(before + 1e-10), rtol=1e-5)
+
+
+def test_prioritized_replay_needs_per_example_losses(tmp_path):
+  bindings = conftest.overridden(conftest.smoke_bindings('dense', 'sac'),
+                                 'OffPolicy.replay = @PrioritizedReplay')
+  config.parse([conftest.gin_path('pendulum_dense.gin', 'sac')], bindings)
+  with pytest.raises(ConfigError, match='sac does not report per-example '
+                     'losses.*OffPolicy.replay = @UniformReplay'):
+    Runner(str(tmp_path / 'run'), verbose=False)
+
+
+def test_priorities_resume_from_the_checkpoint(tmp_path):
+  bindings = conftest.overridden(conftest.smoke_bindings('dense'),
+                                 'OffPolicy.replay = @PrioritizedReplay')
+  root = str(tmp_path / 'run')
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  runner = Runner(root, verbose=False)
+  runner.prepare()
+  runner.env.reset()
+  while runner.env_step < 250:
+    runner.advance()
+  runner.save()
+  saved = runner.experience.memory.sampler.tree.nodes.numpy()
+  assert len(np.unique(saved)) > 50  # Trained: priorities were set.
+
+  gin.clear_config()
+  config.parse([conftest.gin_path('cartpole_dense.gin')], bindings)
+  resumed = Runner(root, verbose=False)
+  resumed.prepare()
+  tree = resumed.experience.memory.sampler.tree
+  np.testing.assert_array_equal(tree.nodes.numpy(), saved)
+  assert tree.max_priority.numpy() == (
+      runner.experience.memory.sampler.tree.max_priority.numpy())
+  assert resumed.run() == 'finished' and resumed.train_step == 300

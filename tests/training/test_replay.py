@@ -1,9 +1,11 @@
 """The uniform replay memory stores what it is given and wraps around."""
 import numpy as np
+import pytest
 import tensorflow as tf
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
+from rigl_rl.errors import ConfigError
 from rigl_rl.training import replay
 
 
@@ -122,3 +124,118 @@ def test_n_step_sampling_stays_inside_a_wrapped_ring():
                              starts + 0.5 * (starts + 1) + 0.25 * (starts + 2))
   np.testing.assert_allclose(batch.next_time_step.observation.numpy()[:, 0],
                              starts + 3)
+
+
+def _prioritized(capacity, update_horizon=1, **kwargs):
+  spec = ts.time_step_spec(tensor_spec.TensorSpec([3], tf.float32))
+  action_spec = tensor_spec.BoundedTensorSpec([], tf.int64, 0, 1)
+  return replay.PrioritizedReplay(spec, action_spec, capacity,
+                                  update_horizon=update_horizon, gamma=0.5,
+                                  **kwargs)
+
+
+def _leaves(memory):
+  return memory.sampler.tree.get(
+      tf.range(memory.capacity, dtype=tf.int64)).numpy()
+
+
+def test_prioritized_starts_enter_at_the_max_and_leave_when_overwritten():
+  memory = _prioritized(5, update_horizon=3)
+  _add(memory, 0, 1.0, 1)
+  _add(memory, 1, 1.0, 2)
+  # No start has its three transitions yet.
+  np.testing.assert_array_equal(_leaves(memory), [0, 0, 0, 0, 0])
+  _add(memory, 2, 1.0, 3)
+  np.testing.assert_array_equal(_leaves(memory), [1, 0, 0, 0, 0])
+  memory.update_priorities(tf.constant([0], tf.int64), tf.constant([24.0]))
+  # (24 + 1e-10)^0.5: the new max, given to the starts that enter next.
+  for t in range(3, 7):
+    _add(memory, t, 1.0, t + 1)
+  # Transitions 2-6 are held (5 and 6 at positions 0 and 1); starts 2-4
+  # may be drawn, each entered at the max after the update; start 0 (at
+  # that max) left when transition 5 overwrote it.
+  np.testing.assert_allclose(_leaves(memory),
+                             [0, 0, 24**0.5, 24**0.5, 24**0.5])
+  # Exactly the starts uniform sampling draws.
+  drawn = memory.training_batch(256, tf.random.Generator.from_seed(0))
+  assert set(drawn.experience.time_step.observation.numpy()[:, 0]) == {2, 3,
+                                                                       4}
+
+
+def test_importance_weights_and_priority_updates_by_hand():
+  memory = _prioritized(3, importance_exponent=0.5)
+  for t in range(3):
+    _add(memory, t, 10.0 * t, t + 1)
+  # Losses 1, 1, 4 -> priorities sqrt(l + 1e-10) = 1, 1, 2; total 4.
+  memory.update_priorities(tf.constant([0, 1, 2], tf.int64),
+                           tf.constant([1.0, 1.0, 4.0]))
+  np.testing.assert_allclose(_leaves(memory), [1, 1, 2], rtol=1e-9)
+  rng = tf.random.Generator.from_seed(0)
+  for _ in range(5):
+    # Two segments, [0, 2) -> start 0 or 1 and [2, 4) -> start 2: weights
+    # (min p / p)^0.5 = 1 and (1/2)^0.5.
+    batch = memory.training_batch(2, rng)
+    assert batch.indices.numpy()[1] == 2 and batch.indices.numpy()[0] < 2
+    np.testing.assert_allclose(batch.weights.numpy(), [1.0, 0.5**0.5],
+                               rtol=1e-6)
+    # The batch is the drawn transitions, fields aligned.
+    np.testing.assert_array_equal(batch.experience.time_step.observation[:, 0],
+                                  batch.indices.numpy())
+    np.testing.assert_array_equal(batch.experience.next_time_step.reward,
+                                  10.0 * batch.indices.numpy())
+  # beta = 1 and alpha = 1: weights min p / p from priorities l + eps.
+  memory = _prioritized(3, importance_exponent=1.0, priority_exponent=1.0)
+  for t in range(3):
+    _add(memory, t, 0.0, t + 1)
+  memory.update_priorities(tf.constant([0, 1, 2], tf.int64),
+                           tf.constant([1.0, 1.0, 2.0]))
+  batch = memory.training_batch(2, rng)
+  np.testing.assert_allclose(batch.weights.numpy(), [1.0, 0.5], rtol=1e-6)
+
+
+def test_prioritized_n_step_batches_are_the_uniform_memory_s():
+  memory = _prioritized(16, update_horizon=3)
+  for t in range(4):
+    last = t == 3
+    _add(memory, t, t + 1.0, t + 1,
+         ts.StepType.LAST if last else ts.StepType.MID, 0.0 if last else 1.0)
+  batch = memory.training_batch(64, tf.random.Generator.from_seed(2))
+  starts = batch.indices.numpy()
+  assert set(starts) == {0, 1}  # Starts 2 and 3 lack their 3 transitions.
+  # As test_n_step_returns_stop_at_episode_ends_by_hand: start 0 sums three
+  # MID steps, start 1 ends on the terminal.
+  np.testing.assert_allclose(batch.experience.next_time_step.reward,
+                             np.where(starts == 0, 1 + 0.5 * 2 + 0.25 * 3,
+                                      2 + 0.5 * 3 + 0.25 * 4))
+  np.testing.assert_allclose(batch.experience.next_time_step.discount,
+                             np.where(starts == 0, 0.25, 0.0))
+
+
+def test_prioritized_memory_round_trips_through_a_checkpoint(tmp_path):
+  memory = _prioritized(8, update_horizon=2)
+  for t in range(11):
+    _add(memory, t, float(t), t + 1)
+  memory.update_priorities(tf.constant([3, 5, 6], tf.int64),
+                           tf.constant([9.0, 0.25, 100.0]))
+  path = tf.train.Checkpoint(memory=memory).write(str(tmp_path / 'ckpt'))
+  restored = _prioritized(8, update_horizon=2)
+  tf.train.Checkpoint(memory=restored).read(path).assert_consumed()
+  tree, again_tree = memory.sampler.tree, restored.sampler.tree
+  np.testing.assert_array_equal(again_tree.nodes.numpy(), tree.nodes.numpy())
+  assert again_tree.max_priority.numpy() == tree.max_priority.numpy()
+  assert again_tree.max_priority.numpy() == np.float64(100 + 1e-10)**0.5
+  original = memory.training_batch(32, tf.random.Generator.from_seed(5))
+  again = restored.training_batch(32, tf.random.Generator.from_seed(5))
+  np.testing.assert_array_equal(original.indices, again.indices)
+  np.testing.assert_array_equal(original.weights, again.weights)
+  np.testing.assert_array_equal(original.experience.next_time_step.reward,
+                                again.experience.next_time_step.reward)
+  # And both go on alike: the next start enters at the restored max.
+  _add(restored, 11, 11.0, 12)
+  assert _leaves(restored)[10 % 8] == np.float64(100 + 1e-10)**0.5
+
+
+def test_prioritized_exponents_must_be_positive():
+  with pytest.raises(ConfigError, match='PrioritizedReplay.importance_exponent '
+                     'must be a number > 0, got 0'):
+    _prioritized(4, importance_exponent=0)
