@@ -147,6 +147,7 @@ def test_run_config_builds(path, tmp_path):
   dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES or (
       methods.recorded_method(method) == methods.DENSE)
   assert runner.bundle.method == methods.recorded_method(method)
+  assert runner.bundle.algorithm == _agent(path)  # What results.json records.
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()
