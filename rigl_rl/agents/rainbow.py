@@ -49,7 +49,9 @@ class ExpectedQNetwork(network.Network):
 
   def call(self, observation, step_type=None, network_state=(),
            training=False):
-    del step_type  # The logits network is feed-forward.
+    # Feed-forward, without dropout or batch norm: as categorical_logits
+    # calls it.
+    del step_type, training
     logits = losses.categorical_logits(self.logits_network, observation,
                                        self._num_actions,
                                        int(self._support.shape[0]))
