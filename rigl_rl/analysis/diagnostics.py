@@ -466,8 +466,12 @@ class Diagnostics(hooks.TrainStepHook):
           if network.sparsities[layer.layer.name] > 0:
             images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
                 layer.mask.numpy())
-            input_shape = tuple(network.network.input_tensor_spec.shape)
-            if self.unit_masks and feeds_on_observation(layer, input_shape):
+            spec = network.network.input_tensor_spec
+            # A critic's (observation, action) input has no image to draw on.
+            input_shape = (None if tf.nest.is_nested(spec)
+                           else tuple(spec.shape))
+            if (self.unit_masks and input_shape is not None and
+                feeds_on_observation(layer, input_shape)):
               n_out = int(layer.mask.shape[1])
               units = np.linspace(0, n_out - 1, self.unit_masks).astype(int)
               images[f'{prefix}/unit_masks/{layer.layer.name}'] = (
