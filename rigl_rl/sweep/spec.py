@@ -122,6 +122,21 @@ def _stem(path: str) -> str:
   return os.path.splitext(os.path.basename(path))[0]
 
 
+def _agent_prefixed(runs: List[Run]) -> List[Run]:
+  """Runs whose gin file shares its name with another file of the spec
+  (gin/dqn/x.gin and gin/rainbow/x.gin) are named after its directory too,
+  'rainbow_x__...'; every other run keeps its plain name."""
+  paths = collections.defaultdict(set)
+  for run in runs:
+    paths[_stem(run.gin_files[0])].add(run.gin_files[0])
+  return [
+      dataclasses.replace(run, name=(
+          f'{os.path.basename(os.path.dirname(run.gin_files[0]))}_{run.name}'))
+      if len(paths[_stem(run.gin_files[0])]) > 1 else run
+      for run in runs
+  ]
+
+
 def _run_name(stem: str, grid_point: Sequence[Tuple[str, str]],
               seed: int) -> str:
   parts = [stem] + [f'{key}={value}' for key, value in grid_point]
@@ -238,6 +253,7 @@ def load(path: str) -> Spec:
           key = (os.path.abspath(_dense_base(path, gin_file)), width_parameter,
                  point)
           matches.setdefault(key, (point_bindings, []))[1].append(gin_file)
+  runs = _agent_prefixed(runs)
   counts = collections.Counter(run.name for run in runs)
   duplicate = next((name for name, n in counts.items() if n > 1), None)
   if duplicate:

@@ -179,6 +179,22 @@ def test_the_blocks_study_spec_parses_every_run(monkeypatch):
   spec_lib.check_bindings(spec.runs)
 
 
+def test_the_rainbow_check_spec_parses_every_run(monkeypatch):
+  monkeypatch.chdir(REPO)
+  spec = spec_lib.load(os.path.join('sweeps', 'rainbow_minatar_cpu.yaml'))
+  # (DQN, Rainbow) x (dense, prune at 95%) x widths (1, 2) x 3 seeds.
+  assert len(spec.runs) == 24
+  pruned = [run for run in spec.runs if 'SPARSITY = 0.95' in run.bindings]
+  assert len(pruned) == 12
+  # The two agents' files share their names: the runs are told apart by
+  # the agent's directory.
+  assert {run.name.split('_minatar')[0] for run in pruned} == {'dqn',
+                                                               'rainbow'}
+  assert 'rainbow_minatar_breakout_prune__MinAtarNet.width=2.0__SPARSITY=0.95__SEED=1' in {
+      run.name for run in pruned}
+  spec_lib.check_bindings(spec.runs)
+
+
 def test_the_fixed_topologies_study_specs_parse_every_run(monkeypatch):
   monkeypatch.chdir(REPO)
   load = lambda name: spec_lib.load(os.path.join('sweeps', name))
