@@ -32,11 +32,15 @@ ENVS = {
     'ppo': MUJOCO + (PENDULUM, names.gin_name('CartPole-v1')),
     # Atari 100k (004 Table 1).
     'drqe': ('atari_nature', 'atari_impala'),
+    'iqn': ('minatar_breakout', 'atari_nature', 'atari_impala'),
+    'm_iqn': ('minatar_breakout', 'atari_nature', 'atari_impala'),
 }
 # agent -> the agent_fn parameters that hold each network's SparseTraining.
 SPARSE_PARAMETERS = {
     'dqn': ('dqn_agent.sparse',),
     'drqe': ('dqn_agent.sparse',),
+    'iqn': ('iqn_agent.sparse',),
+    'm_iqn': ('iqn_agent.sparse',),
     'sac': ('sac_agent.actor_sparse', 'sac_agent.critic_sparse'),
     'ppo': ('ppo_agent.actor_sparse', 'ppo_agent.value_sparse'),
 }
@@ -148,7 +152,8 @@ def test_run_config_builds(path, tmp_path):
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()
-  assert len(counts) == {'dqn': 1, 'drqe': 1, 'sac': 3, 'ppo': 2}[_agent(path)]
+  assert len(counts) == {'dqn': 1, 'drqe': 1, 'iqn': 1, 'm_iqn': 1, 'sac': 3,
+                         'ppo': 2}[_agent(path)]
   frozen = method.endswith('_frozen')
   for active, total in counts.values():
     # Pruning starts dense; a frozen hidden layer is not trained, so the

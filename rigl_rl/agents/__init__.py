@@ -2,5 +2,6 @@
 from rigl_rl.agents.base import AgentBundle
 from rigl_rl.agents.augmentation import DrQAugmentation
 from rigl_rl.agents.dqn import dqn_agent
+from rigl_rl.agents.iqn import iqn_agent
 from rigl_rl.agents.sac import sac_agent
 from rigl_rl.agents.ppo import ppo_agent
