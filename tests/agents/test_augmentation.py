@@ -112,3 +112,7 @@ def test_drqe_smoke_run_with_rigl_on_minatar_keeps_masks_sparse(tmp_path):
   (network,) = runner.bundle.sparse
   assert network.last_update()[0] > 0  # RigL has moved the masks.
   conftest.assert_exactly_sparse(runner.bundle)
+  # The checkpoint carries the agent's generator, so a resumed run draws on.
+  checkpoint = runner.checkpoints.path(runner.checkpoints.numbers()[-1])
+  keys = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  assert any(key.startswith('agent/augmentation_rng/') for key in keys)

@@ -151,3 +151,7 @@ def test_smoke_run_with_rigl_on_minatar_keeps_masks_sparse(tmp_path, agent):
   (network,) = runner.bundle.sparse
   assert network.last_update()[0] > 0  # RigL has moved the masks.
   conftest.assert_exactly_sparse(runner.bundle)
+  # The checkpoint carries the agent's generator, so a resumed run draws on.
+  checkpoint = runner.checkpoints.path(runner.checkpoints.numbers()[-1])
+  keys = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+  assert any(key.startswith('agent/tau_rng/') for key in keys)
