@@ -9,6 +9,9 @@ and the dense train step alone on a fixed batch (the bound on any loop).
 batch 256) for each method, with its gin files' update intervals.
 --suite=minatar_breakout: DQN on MinAtar Breakout (Young & Tian's network,
 batch 32, a train step per env step), dense and RigL at 90%.
+--suite=minatar_rainbow: Rainbow on MinAtar Breakout (the same network with
+51 atoms per action, batch 32, 3-step prioritized replay, a train step every
+4 env steps as its gin files), dense and RigL at 90%.
 --suite=atari_pong: DQN on Atari Pong with the Nature CNN (batch 32, a train
 step every 4 env steps, frame replay of 100k), dense and RigL at 90%.
 Measurements are interleaved over rounds and the median is reported, because
@@ -45,7 +48,7 @@ from rigl_rl.envs import factory
 
 flags.DEFINE_enum('suite', 'cartpole_dqn',
                   ['cartpole_dqn', 'halfcheetah_sac', 'minatar_breakout',
-                   'atari_pong'], 'Which agent and environment to time.')
+                   'minatar_rainbow', 'atari_pong'], 'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
 FLAGS = flags.FLAGS
@@ -56,6 +59,7 @@ SUITES = {
     'cartpole_dqn': ('dqn/cartpole', methods.CORE, []),
     'halfcheetah_sac': ('sac/halfcheetah', methods.CORE, []),
     'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'), []),
+    'minatar_rainbow': ('rainbow/minatar_breakout', ('dense', 'rigl'), []),
     'atari_pong': ('dqn/atari_nature', ('dense', 'rigl'),
                    ["atari.game = 'Pong'",
                     'OffPolicy.replay_capacity = 100000']),

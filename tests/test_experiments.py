@@ -44,7 +44,7 @@ def test_the_repository_path_run_elsewhere_names_the_shipped_one(
 
 def test_shipped_groups_by_agent_and_environment():
   shipped = experiments.shipped()
-  assert list(shipped) == ['dqn', 'ppo', 'sac']
+  assert list(shipped) == ['der', 'dqn', 'ppo', 'rainbow', 'sac']
   # In methods.GIN_STEMS order; the baselines only on DQN CartPole.
   assert shipped['dqn']['cartpole'] == [
       'dense', 'prune', 'static', 'set', 'rigl', 'lottery', 'reset', 'redo',
@@ -59,3 +59,9 @@ def test_shipped_groups_by_agent_and_environment():
       'dense', 'prune', 'static', 'set', 'rigl']
   assert 'cartpole' in shipped['ppo'] and 'cartpole' not in shipped['sac']
   assert 'common' not in shipped['dqn']
+  # Rainbow on MinAtar Breakout and Atari; DER on Atari 100k only.
+  assert sorted(shipped['rainbow']) == ['atari_impala', 'atari_nature',
+                                        'minatar_breakout']
+  assert sorted(shipped['der']) == ['atari_impala', 'atari_nature']
+  assert shipped['der']['atari_nature'] == ['dense', 'prune', 'static',
+                                            'set', 'rigl']

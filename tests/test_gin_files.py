@@ -30,6 +30,9 @@ ENVS = {
     'dqn': DISCRETE + ('atari_nature', 'atari_impala') + MINATAR,
     'sac': MUJOCO + (PENDULUM,),
     'ppo': MUJOCO + (PENDULUM, names.gin_name('CartPole-v1')),
+    'rainbow': ('atari_nature', 'atari_impala', names.gin_name(
+        names.pixel_spec(names.MINATAR, 'breakout'))),
+    'der': ('atari_nature', 'atari_impala'),  # Atari 100k
     # Atari 100k (004 Table 1).
     'drqe': ('atari_nature', 'atari_impala'),
     'iqn': ('minatar_breakout', 'atari_nature', 'atari_impala'),
@@ -43,6 +46,8 @@ SPARSE_PARAMETERS = {
     'm_iqn': ('iqn_agent.sparse',),
     'sac': ('sac_agent.actor_sparse', 'sac_agent.critic_sparse'),
     'ppo': ('ppo_agent.actor_sparse', 'ppo_agent.value_sparse'),
+    'rainbow': ('rainbow_agent.sparse',),
+    'der': ('rainbow_agent.sparse',),
 }
 
 
@@ -149,11 +154,13 @@ def test_run_config_builds(path, tmp_path):
   dense_network = method in (methods.DENSE,) + methods.DENSE_BASELINES or (
       methods.recorded_method(method) == methods.DENSE)
   assert runner.bundle.method == methods.recorded_method(method)
+  assert runner.bundle.algorithm == _agent(path)  # What results.json records.
   assert [type(b).__name__.lower() for b in runner.plasticity_baselines] == (
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()
-  assert len(counts) == {'dqn': 1, 'drqe': 1, 'iqn': 1, 'm_iqn': 1, 'sac': 3,
-                         'ppo': 2}[_agent(path)]
+  assert len(counts) == {'dqn': 1, 'sac': 3, 'ppo': 2, 'rainbow': 1,
+                         'der': 1, 'drqe': 1, 'iqn': 1,
+                         'm_iqn': 1}[_agent(path)]
   frozen = method.endswith('_frozen')
   for active, total in counts.values():
     # Pruning starts dense; a frozen hidden layer is not trained, so the
@@ -232,3 +239,48 @@ def test_fixed_topologies_follow_000s_tables(game, units, frozen, learned):
                              f'minatar_{game}_fixed_l1_source.gin')], [])
   assert query('FlatQNet.hidden_l1') == {'breakout': 2.5e-5,
                                          'space_invaders': 2e-5}[game]
+
+
+# 004 Appendix F: Table 2's Rainbow column and Table 1's DER column, for
+# both networks (the width and layer counts are the networks' own).
+_TABLES = {
+    'rainbow': {'rainbow_agent.adam_epsilon': 1.5e-4,
+                'rainbow_agent.learning_rate': 6.25e-5,
+                'rainbow_agent.epsilon_decay_steps': 250000,
+                'OffPolicy.initial_collect_steps': 20000,
+                'OffPolicy.update_horizon': 3,
+                'OffPolicy.replay_ratio': 0.25,
+                'OffPolicy.replay_capacity': 1000000,
+                'atari.sticky_action_probability': 0.25},
+    'der': {'rainbow_agent.adam_epsilon': 1.5e-4,
+            'rainbow_agent.learning_rate': 1e-4,
+            'rainbow_agent.epsilon_decay_steps': 2000,
+            'OffPolicy.initial_collect_steps': 1600,
+            'OffPolicy.update_horizon': 10,
+            'OffPolicy.replay_ratio': 1.0,
+            # Table 1's 1M is "a proxy for unbounded" (DER.gin:44): the
+            # 100k steps of the run fit.
+            'OffPolicy.replay_capacity': 100000,
+            'atari.sticky_action_probability': 0.0,
+            '%NUM_ENV_STEPS': 100000},
+}
+
+
+@pytest.mark.parametrize('agent', sorted(_TABLES))
+@pytest.mark.parametrize('network', ['nature', 'impala'])
+def test_rainbow_and_der_follow_004s_tables(agent, network):
+  config.parse([os.path.join(GIN_DIR, agent, f'atari_{network}_dense.gin')],
+               [])
+  query = gin.query_parameter
+  assert query('rainbow_agent.algorithm') == agent
+  assert query('rainbow_agent.num_atoms') == 51
+  assert (query('rainbow_agent.v_min'), query('rainbow_agent.v_max')) == (
+      -10.0, 10.0)
+  assert (query('rainbow_agent.gamma'), query('rainbow_agent.epsilon_final'),
+          query('OffPolicy.batch_size'), query('OffPolicy.reward_clip')) == (
+              0.99, 0.01, 32, 1.0)
+  assert query('OffPolicy.replay').selector == 'PrioritizedFrameReplay'
+  torso = {'nature': 'NatureCNN', 'impala': 'ImpalaResNet'}[network]
+  assert query(f'{torso}.weight_decay') == 0.0  # Tables 1, 2: 0
+  for name, value in _TABLES[agent].items():
+    assert query(name) == value, name

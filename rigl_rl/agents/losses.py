@@ -98,6 +98,100 @@ def ppo_value_loss(values, returns, coefficient: float) -> tf.Tensor:
   return coefficient * tf.math.squared_difference(returns, values)
 
 
+# ----------------------------------------------- distributional (C51) losses --
+# Rainbow and DER (rigl_rl/agents/rainbow.py): Bellemare et al. 2017's
+# categorical return distributions on a fixed, evenly spaced support.
+
+
+def categorical_projection(supports, weights, target_support) -> tf.Tensor:
+  """Projects distributions on arbitrary atoms onto a fixed support.
+
+  Bellemare et al. 2017, eq. 7: each atom z_j of mass w_j is first clipped
+  to [v_min, v_max] (the ends of `target_support`), then its mass is split
+  between the two target atoms around it in proportion to closeness, so
+  that target atom z_i receives w_j * max(0, 1 - |clip(z_j) - z_i| / dz).
+  An atom exactly on a target atom gives it all its mass; clipped atoms
+  pile their mass onto v_min or v_max. Total mass is preserved.
+
+  Args:
+    supports: [batch, n] atom locations (in any order).
+    weights: [batch, n] their masses (probabilities, though any weights
+      work).
+    target_support: [m] increasing, evenly spaced atoms, m >= 2.
+
+  Returns:
+    [batch, m] masses on `target_support`.
+  """
+  target_support = tf.convert_to_tensor(target_support, tf.float32)
+  v_min, v_max = target_support[0], target_support[-1]
+  spacing = (v_max - v_min) / tf.cast(tf.size(target_support) - 1, tf.float32)
+  clipped = tf.clip_by_value(tf.cast(supports, tf.float32), v_min, v_max)
+  # [batch, m, n]: how much of source atom j goes to target atom i.
+  distance = tf.abs(clipped[:, None, :] - target_support[None, :, None])
+  share = tf.clip_by_value(1.0 - distance / spacing, 0.0, 1.0)
+  return tf.reduce_sum(share * tf.cast(weights, tf.float32)[:, None, :],
+                       axis=-1)
+
+
+def categorical_logits(network, observation, num_actions: int,
+                       num_atoms: int) -> tf.Tensor:
+  """[batch, actions, atoms] logits of a network whose flat output holds
+  num_actions x num_atoms units, action-major."""
+  outputs, _ = network(observation, training=False)
+  return tf.reshape(outputs, [-1, num_actions, num_atoms])
+
+
+def categorical_q_values(logits, support) -> tf.Tensor:
+  """[batch, actions] means of the distributions softmax(logits) on
+  `support` ([atoms])."""
+  return tf.reduce_sum(tf.nn.softmax(logits) * support, axis=-1)
+
+
+def categorical_td_loss(q_network, target_network, experience, support,
+                        gamma: float, num_actions: int,
+                        double_q: bool = False) -> tf.Tensor:
+  """C51 as Dopamine's compact Rainbow trains it: the cross-entropy between
+  the projected target distribution and the online one of the taken action.
+
+  The target is the target network's distribution at s' for its greedy
+  action a* = argmax_a E[Z_target(s', a)] (the online network's argmax
+  with `double_q`, as Dopamine's full Rainbow for DER), its atoms
+  moved to r + gamma * discount * z and projected back onto `support`
+  (`categorical_projection`). Multi-step replay has already summed r over
+  the n steps and set discount to gamma^(n-1), or 0 after a terminal.
+
+  Args:
+    q_network: the online network, flat [actions x atoms] logits.
+    target_network: the target network, the same shape.
+    experience: a replayed `Transition` batch.
+    support: [atoms] increasing, evenly spaced float32.
+    gamma: the discount.
+    num_actions: actions of the environment.
+    double_q: pick a* by the online network (double Q-learning).
+
+  Returns:
+    [batch] cross-entropies, before any importance weights.
+  """
+  support = tf.convert_to_tensor(support, tf.float32)
+  num_atoms = int(support.shape[0])
+  logits = categorical_logits(q_network, experience.time_step.observation,
+                              num_actions, num_atoms)
+  chosen = tf.gather(logits, experience.action_step.action, batch_dims=1)
+  next_step = experience.next_time_step
+  next_logits = categorical_logits(target_network, next_step.observation,
+                                   num_actions, num_atoms)
+  chooser = (categorical_logits(q_network, next_step.observation, num_actions,
+                                num_atoms) if double_q else next_logits)
+  greedy = tf.argmax(categorical_q_values(chooser, support), axis=-1)
+  next_probabilities = tf.gather(tf.nn.softmax(next_logits), greedy,
+                                 batch_dims=1)
+  moved = (next_step.reward[:, None] +
+           gamma * next_step.discount[:, None] * support[None, :])
+  target = tf.stop_gradient(
+      categorical_projection(moved, next_probabilities, support))
+  return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=chosen)
+
+
 # ------------------------------------------------------ IQN and M-IQN --
 
 

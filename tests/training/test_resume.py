@@ -36,6 +36,13 @@ CASES = {
                 'NUM_ENV_STEPS = 4096', 'CHECKPOINT_INTERVAL = 256',
                 'EVAL_INTERVAL = 1024'), lambda t: 128 * math.ceil(t / 8),
             256, 1024),
+    # A train step every 4 env steps, 3-step prioritized replay: the sum
+    # tree is in the checkpoint too.
+    'rainbow': (conftest.gin_path('minatar_breakout_rigl.gin', 'rainbow'),
+                conftest.overridden(
+                    list(conftest.MINATAR_SMOKE_BINDINGS),
+                    'NUM_ENV_STEPS = 1000', 'CHECKPOINT_INTERVAL = 300',
+                    'EVAL_INTERVAL = 300'), lambda t: 100 + 4 * t, 225, 300),
 }
 
 
