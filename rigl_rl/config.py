@@ -243,7 +243,8 @@ def parse(gin_files: Sequence[str], gin_bindings: Sequence[str]) -> None:
     if 'matching reference' in str(e):
       updaters = [f'@{name}()' for name in methods.UPDATERS.values()]
       hint = (f'; mask updaters are {", ".join(updaters[:-1])} and '
-              f'{updaters[-1]}, agents @dqn_agent, @rainbow_agent, @sac_agent and @ppo_agent')
+              f'{updaters[-1]}, agents @dqn_agent, @rainbow_agent, @iqn_agent, '
+              '@sac_agent and @ppo_agent')
     macro = re.search(r"No bindings specified for '(\w+)/gin.macro'", str(e))
     if macro:
       raise ConfigError(

@@ -9,6 +9,7 @@ import sys
 
 import rigl_rl  # pylint: disable=unused-import  # Selects Keras 2 first.
 import gin
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -259,3 +260,15 @@ def pytest_configure(config):
   config.addinivalue_line(
       'markers', 'install: builds and installs the wheel into a venv '
       '(about a minute); deselect with -m "not install"')
+
+
+def assert_exactly_sparse(bundle):
+  """Every masked kernel entry of the bundle's sparse networks is 0, and each
+  layer has round(s * N) of them at its allocated sparsity s."""
+  assert bundle.sparse
+  for network in bundle.sparse:
+    for layer in network.layers:
+      mask = layer.mask.numpy()
+      assert int((mask == 0).sum()) == round(
+          network.sparsities[layer.layer.name] * mask.size)
+      assert np.all(layer.kernel.numpy()[mask == 0] == 0)

@@ -44,7 +44,8 @@ def test_the_repository_path_run_elsewhere_names_the_shipped_one(
 
 def test_shipped_groups_by_agent_and_environment():
   shipped = experiments.shipped()
-  assert list(shipped) == ['der', 'dqn', 'ppo', 'rainbow', 'sac']
+  assert list(shipped) == ['der', 'dqn', 'drqe', 'iqn', 'm_iqn', 'ppo',
+                          'rainbow', 'sac']
   # In methods.GIN_STEMS order; the baselines only on DQN CartPole.
   assert shipped['dqn']['cartpole'] == [
       'dense', 'prune', 'static', 'set', 'rigl', 'lottery', 'reset', 'redo',
@@ -65,3 +66,8 @@ def test_shipped_groups_by_agent_and_environment():
   assert sorted(shipped['der']) == ['atari_impala', 'atari_nature']
   assert shipped['der']['atari_nature'] == ['dense', 'prune', 'static',
                                             'set', 'rigl']
+  # DrQ(eps) on Atari 100k only; IQN and M-IQN as Rainbow.
+  assert sorted(shipped['drqe']) == ['atari_impala', 'atari_nature']
+  for agent in ('iqn', 'm_iqn'):
+    assert sorted(shipped[agent]) == ['atari_impala', 'atari_nature',
+                                      'minatar_breakout']

@@ -33,10 +33,17 @@ ENVS = {
     'rainbow': ('atari_nature', 'atari_impala', names.gin_name(
         names.pixel_spec(names.MINATAR, 'breakout'))),
     'der': ('atari_nature', 'atari_impala'),  # Atari 100k
+    # Atari 100k (004 Table 1).
+    'drqe': ('atari_nature', 'atari_impala'),
+    'iqn': ('minatar_breakout', 'atari_nature', 'atari_impala'),
+    'm_iqn': ('minatar_breakout', 'atari_nature', 'atari_impala'),
 }
 # agent -> the agent_fn parameters that hold each network's SparseTraining.
 SPARSE_PARAMETERS = {
     'dqn': ('dqn_agent.sparse',),
+    'drqe': ('dqn_agent.sparse',),
+    'iqn': ('iqn_agent.sparse',),
+    'm_iqn': ('iqn_agent.sparse',),
     'sac': ('sac_agent.actor_sparse', 'sac_agent.critic_sparse'),
     'ppo': ('ppo_agent.actor_sparse', 'ppo_agent.value_sparse'),
     'rainbow': ('rainbow_agent.sparse',),
@@ -152,7 +159,8 @@ def test_run_config_builds(path, tmp_path):
       [method] if method in ('reset', 'redo') else [])
   counts = runner.bundle.param_counts()
   assert len(counts) == {'dqn': 1, 'sac': 3, 'ppo': 2, 'rainbow': 1,
-                         'der': 1}[_agent(path)]
+                         'der': 1, 'drqe': 1, 'iqn': 1,
+                         'm_iqn': 1}[_agent(path)]
   frozen = method.endswith('_frozen')
   for active, total in counts.values():
     # Pruning starts dense; a frozen hidden layer is not trained, so the
@@ -276,3 +284,48 @@ def test_rainbow_and_der_follow_004s_tables(agent, network):
   assert query(f'{torso}.weight_decay') == 0.0  # Tables 1, 2: 0
   for name, value in _TABLES[agent].items():
     assert query(name) == value, name
+
+
+# 004 Appendix F: Table 1's DrQ(eps) column and Table 2's IQN and M-IQN
+# columns, for both networks.
+_QUANTILE_TABLE = {
+    'iqn_agent.adam_epsilon': 3.125e-4, 'iqn_agent.learning_rate': 5e-5,
+    'iqn_agent.kappa': 1.0, 'iqn_agent.num_tau_samples': 64,
+    'iqn_agent.num_tau_prime_samples': 64,
+    'iqn_agent.num_quantile_samples': 32, 'iqn_agent.gamma': 0.99,
+    'iqn_agent.epsilon_final': 0.01, 'iqn_agent.epsilon_decay_steps': 250000,
+    'OffPolicy.initial_collect_steps': 20000, 'OffPolicy.update_horizon': 3,
+    'OffPolicy.replay_ratio': 0.25, 'OffPolicy.replay_capacity': 1000000,
+    'OffPolicy.batch_size': 32, 'OffPolicy.reward_clip': 1.0,
+    'atari.sticky_action_probability': 0.25,
+}
+_VALUE_TABLES = {
+    'drqe': {'dqn_agent.algorithm': 'drqe',
+             'dqn_agent.adam_epsilon': 1.5e-4, 'dqn_agent.learning_rate': 1e-4,
+             'dqn_agent.gamma': 0.99, 'dqn_agent.epsilon_final': 0.01,
+             'dqn_agent.epsilon_decay_steps': 5000,
+             'OffPolicy.initial_collect_steps': 1600,
+             'OffPolicy.update_horizon': 10, 'OffPolicy.replay_ratio': 1.0,
+             'OffPolicy.replay_capacity': 1000000, 'OffPolicy.batch_size': 32,
+             'OffPolicy.reward_clip': 1.0,
+             'atari.sticky_action_probability': 0.0,
+             'DrQAugmentation.pad': 4, '%NUM_ENV_STEPS': 100000},
+    'iqn': _QUANTILE_TABLE,
+    'm_iqn': dict(_QUANTILE_TABLE, **{'Munchausen.tau': 0.03,
+                                      'Munchausen.alpha': 0.9,
+                                      'Munchausen.clip_min': -1.0}),
+}
+
+
+@pytest.mark.parametrize('agent', sorted(_VALUE_TABLES))
+@pytest.mark.parametrize('network', ['nature', 'impala'])
+def test_drqe_iqn_and_m_iqn_follow_004s_tables(agent, network):
+  config.parse([os.path.join(GIN_DIR, agent, f'atari_{network}_dense.gin')],
+               [])
+  query = gin.query_parameter
+  torso = {'nature': 'NatureCNN', 'impala': 'ImpalaResNet'}[network]
+  assert query(f'{torso}.weight_decay') == 0.0  # Tables 1, 2: 0
+  for name, value in _VALUE_TABLES[agent].items():
+    assert query(name) == value, name
+  if agent == 'm_iqn':
+    assert query('iqn_agent.munchausen').selector == 'Munchausen'

@@ -1,5 +1,7 @@
 """DQN through TF-Agents' DqnAgent, with an optionally sparse Q-network."""
 
+import functools
+
 import gin
 import tensorflow as tf
 import tf_keras
@@ -30,6 +32,41 @@ def linear_epsilon(env_step, initial: float, final: float, decay_steps: int,
   return initial + (final - initial) * progress
 
 
+class AugmentedDqnAgent(tfa_dqn.DqnAgent):
+  """DqnAgent whose loss sees augmented observations (DrQ).
+
+  The observation and the next observation of each sampled batch get
+  draws of their own, from a generator the agent owns (so checkpoints
+  carry it), inside the loss: the gradient RigL reads is the augmented
+  loss's.
+  """
+
+  def __init__(self, *args, augmentation, seed: int, **kwargs):
+    super().__init__(*args, **kwargs)
+    self._augmentation = augmentation
+    self.augmentation_rng = tf.random.Generator.from_seed(seed)
+
+  def _values(self, network, time_steps, training=False):
+    # Network.__call__ checks inputs against the uint8 observation spec;
+    # the augmented float images go to `call`, which every layer (masked
+    # ones included) runs as it would for the stored images.
+    observation = self._augmentation(time_steps.observation,
+                                     self.augmentation_rng)
+    return network.call(observation, training=training)[0]
+
+  # DqnAgent's loss computes Q(s, a) before the target's values at s', so
+  # the observation is drawn for first, as Dopamine's rng1 before rng2.
+  def _compute_q_values(self, time_steps, actions, training=False):
+    q_values = self._values(self._q_network, time_steps, training=training)
+    return tf.gather(q_values, tf.cast(actions, tf.int32), batch_dims=1)
+
+  def _compute_next_q_values(self, next_time_steps, info):
+    # max_a' Q_target(s', a'), the action DqnAgent's greedy target policy
+    # picks (there is no action constraint here).
+    return tf.reduce_max(self._values(self._target_q_network,
+                                      next_time_steps), axis=-1)
+
+
 @gin.configurable
 def dqn_agent(time_step_spec,
               action_spec,
@@ -46,7 +83,9 @@ def dqn_agent(time_step_spec,
               epsilon_final: float = 0.1,
               epsilon_decay_steps: int = 25000,
               epsilon_decay_begin: int = 0,
-              eval_epsilon: float = 0.1) -> base.AgentBundle:
+              eval_epsilon: float = 0.1,
+              augmentation=None,
+              algorithm: str = 'dqn') -> base.AgentBundle:
   """Builds a DQN agent whose Q-network may be sparse.
 
   Args:
@@ -70,6 +109,12 @@ def dqn_agent(time_step_spec,
     epsilon_decay_begin: env steps at `epsilon_initial` before that (Dopamine
       waits out its min_replay_history).
     eval_epsilon: epsilon of the evaluation policy.
+    augmentation: (observations, rng) -> observations applied to each
+      sampled batch inside the loss (`@DrQAugmentation()` for DrQ); None
+      trains on the stored observations. The per-example loss the
+      diagnostics read stays unaugmented, so probing draws nothing from
+      the training generator.
+    algorithm: the agent's name in results.json ('drqe' for DrQ(eps)).
 
   Returns:
     The agent bundle for the run loop.
@@ -108,7 +153,11 @@ def dqn_agent(time_step_spec,
       soft_targets=target_update_tau < 1.0)
   optimizer = sparsifier.optimizer([q_network], learning_rate=learning_rate,
                                    epsilon=adam_epsilon)
-  agent = tfa_dqn.DqnAgent(
+  agent_class = tfa_dqn.DqnAgent
+  if augmentation is not None:
+    agent_class = functools.partial(AugmentedDqnAgent,
+                                    augmentation=augmentation, seed=seed)
+  agent = agent_class(
       time_step_spec,
       action_spec,
       q_network=q_network,
@@ -130,7 +179,7 @@ def dqn_agent(time_step_spec,
 
   return base.AgentBundle(
       agent=agent,
-      algorithm='dqn',
+      algorithm=algorithm,
       trained=[
           base.TrainedNetwork(
               name='q',

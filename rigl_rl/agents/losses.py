@@ -190,3 +190,126 @@ def categorical_td_loss(q_network, target_network, experience, support,
   target = tf.stop_gradient(
       categorical_projection(moved, next_probabilities, support))
   return tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=chosen)
+
+
+# ------------------------------------------------------ IQN and M-IQN --
+
+
+def quantile_huber_loss(targets: tf.Tensor, quantiles: tf.Tensor,
+                        taus: tf.Tensor, kappa: float) -> tf.Tensor:
+  """IQN's quantile Huber loss (Dabney et al. 2018, eq. 3), per example.
+
+  With errors d_ij = target_j - quantile_i, Huber_kappa(d) = d^2 / 2 where
+  |d| <= kappa, else kappa (|d| - kappa / 2), the loss is
+  mean_j sum_i |tau_i - 1{d_ij < 0}| Huber_kappa(d_ij) / kappa, as Dopamine's
+  jax/agents/implicit_quantile `train` sums over the online taus and
+  averages over the target ones.
+
+  Args:
+    targets: [batch, N'] target quantile values (no gradient flows).
+    quantiles: [batch, N] the online quantile values at `taus`.
+    taus: [batch, N] their quantile fractions.
+    kappa: the Huber threshold.
+
+  Returns:
+    [batch] losses.
+  """
+  errors = tf.stop_gradient(targets)[:, :, None] - quantiles[:, None, :]
+  absolute = tf.abs(errors)
+  huber = tf.where(absolute <= kappa, 0.5 * tf.square(errors),
+                   kappa * (absolute - 0.5 * kappa))
+  weight = tf.abs(taus[:, None, :] -
+                  tf.stop_gradient(tf.cast(errors < 0, tf.float32)))
+  return tf.reduce_mean(tf.reduce_sum(weight * huber / kappa, axis=2), axis=1)
+
+
+def scaled_log_softmax(q_values: tf.Tensor, tau: float) -> tf.Tensor:
+  """tau * log softmax(q / tau) over the last axis, computed stably."""
+  return tau * tf.nn.log_softmax(q_values / tau, axis=-1)
+
+
+def munchausen_bonus(q_values: tf.Tensor, actions: tf.Tensor, tau: float,
+                     alpha: float, clip_min: float) -> tf.Tensor:
+  """M-IQN's reward bonus alpha * clip(tau * log pi(a|s), clip_min, 0), with
+  pi = softmax(q / tau) of the target network's Q-values at s (Vieillard et
+  al. 2020, eq. 2; google-research munchausen_rl/agents/m_iqn.py)."""
+  log_pi = tf.gather(scaled_log_softmax(q_values, tau), actions, batch_dims=1)
+  return alpha * tf.clip_by_value(log_pi, clip_min, 0.0)
+
+
+def soft_quantile_values(next_q: tf.Tensor, next_quantiles: tf.Tensor,
+                         tau: float) -> tf.Tensor:
+  """sum_a' pi(a'|s') (Z(s', a', tau'_j) - tau * log pi(a'|s')), M-IQN's
+  bootstrap for each target tau'_j.
+
+  Args:
+    next_q: [batch, actions] the target network's Q-values at s'.
+    next_quantiles: [batch, N', actions] its quantile values there.
+    tau: the entropy temperature.
+
+  Returns:
+    [batch, N'].
+  """
+  policy = tf.nn.softmax(next_q / tau, axis=-1)[:, None, :]
+  log_policy = scaled_log_softmax(next_q, tau)[:, None, :]
+  return tf.reduce_sum(policy * (next_quantiles - log_policy), axis=-1)
+
+
+def _quantiles(network, observation, taus) -> tf.Tensor:
+  return network(observation, taus=taus, training=False)[0]
+
+
+def iqn_loss(q_network, target_network, experience, gamma: float,
+             kappa: float, num_taus: int, num_target_taus: int,
+             num_policy_taus: int, rng: tf.random.Generator,
+             munchausen=None) -> tf.Tensor:
+  """IQN's (or M-IQN's) per-example loss on a batch, taus drawn from `rng`.
+
+  Targets, as Dopamine's JAX IQN (double_dqn=False): a* = argmax of the
+  target network's Q-values at s', each the mean over `num_policy_taus`
+  quantiles, and y_j = r + gamma * discount * Z_target(s', a*, tau'_j) for
+  `num_target_taus` fractions tau'; the online quantiles at `num_taus`
+  fractions tau are regressed on them with `quantile_huber_loss`.
+  With `munchausen` (a `Munchausen`), the reward gets its bonus and the
+  bootstrap is its soft value over the target policy instead.
+
+  Args:
+    q_network: the online `ImplicitQuantileNetwork`.
+    target_network: its target.
+    experience: a Transition batch (multi-step: reward is the summed return
+      and discount the remaining gamma^(n-1) factor).
+    gamma: the discount.
+    kappa: the Huber threshold.
+    num_taus: N, online fractions per example.
+    num_target_taus: N', target fractions per example.
+    num_policy_taus: K, fractions averaged into Q-values.
+    rng: the generator every fraction is drawn from.
+    munchausen: None for IQN.
+
+  Returns:
+    [batch] losses.
+  """
+  observation = experience.time_step.observation
+  next_step = experience.next_time_step
+  actions = experience.action_step.action
+  batch = tf.shape(actions)[0]
+  next_q = tf.reduce_mean(_quantiles(
+      target_network, next_step.observation,
+      rng.uniform([batch, num_policy_taus])), axis=1)
+  next_quantiles = _quantiles(target_network, next_step.observation,
+                              rng.uniform([batch, num_target_taus]))
+  reward = next_step.reward
+  if munchausen is None:
+    bootstrap = tf.gather(next_quantiles, tf.argmax(next_q, axis=-1),
+                          axis=2, batch_dims=1)
+  else:
+    q = tf.reduce_mean(_quantiles(target_network, observation,
+                                  rng.uniform([batch, num_policy_taus])),
+                       axis=1)
+    reward += munchausen.bonus(q, actions)
+    bootstrap = munchausen.soft_values(next_q, next_quantiles)
+  targets = reward[:, None] + (gamma * next_step.discount)[:, None] * bootstrap
+  taus = rng.uniform([batch, num_taus])
+  quantiles = tf.gather(_quantiles(q_network, observation, taus), actions,
+                        axis=2, batch_dims=1)
+  return quantile_huber_loss(targets, quantiles, taus, kappa)

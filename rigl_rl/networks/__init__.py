@@ -4,3 +4,4 @@ from rigl_rl.networks.conv import impala_resnet_layers
 from rigl_rl.networks.conv import minatar_layers
 from rigl_rl.networks.conv import nature_cnn_layers
 from rigl_rl.networks.flat import flat_layers
+from rigl_rl.networks.quantile import implicit_quantile_network
