@@ -32,6 +32,32 @@ def linear_epsilon(env_step, initial: float, final: float, decay_steps: int,
   return initial + (final - initial) * progress
 
 
+
+def epsilon_greedy_actions(act, epsilon_initial: float, epsilon_final: float,
+                           epsilon_decay_steps: int, epsilon_decay_begin: int,
+                           eval_epsilon: float):
+  """The collect and evaluation actions of an epsilon-greedy `act`.
+
+  Args:
+    act: (time_step, epsilon, rng) -> actions, e.g. `base.epsilon_greedy`'s.
+    epsilon_initial: collect epsilon until `epsilon_decay_begin`...
+    epsilon_final: ...then linear to this over `epsilon_decay_steps` env
+      steps (`linear_epsilon`).
+    epsilon_decay_steps: env steps of the decay.
+    epsilon_decay_begin: env steps at `epsilon_initial` before it.
+    eval_epsilon: epsilon of the evaluation policy.
+
+  Returns:
+    (collect_action(time_step, env_step, rng), eval_action(time_step, rng)).
+  """
+  def collect_action(time_step, env_step, rng):
+    return act(time_step, linear_epsilon(
+        env_step, epsilon_initial, epsilon_final, epsilon_decay_steps,
+        epsilon_decay_begin), rng)
+
+  return collect_action, lambda time_step, rng: act(time_step, eval_epsilon,
+                                                    rng)
+
 class AugmentedDqnAgent(tfa_dqn.DqnAgent):
   """DqnAgent whose loss sees augmented observations (DrQ).
 
@@ -172,10 +198,9 @@ def dqn_agent(time_step_spec,
   act = base.epsilon_greedy(lambda observation: q_network(
       observation, training=False)[0], action_spec)
 
-  def collect_action(time_step, env_step, rng):
-    return act(time_step, linear_epsilon(
-        env_step, epsilon_initial, epsilon_final, epsilon_decay_steps,
-        epsilon_decay_begin), rng)
+  collect_action, eval_action = epsilon_greedy_actions(
+      act, epsilon_initial, epsilon_final, epsilon_decay_steps,
+      epsilon_decay_begin, eval_epsilon)
 
   return base.AgentBundle(
       agent=agent,
@@ -192,7 +217,7 @@ def dqn_agent(time_step_spec,
       ],
       sparse=sparsifier.networks,
       collect_action=collect_action,
-      eval_action=lambda time_step, rng: act(time_step, eval_epsilon, rng),
+      eval_action=eval_action,
       random_action=base.uniform_policy(action_spec),
       gamma=gamma,
       # DqnAgent's per-example loss, before any weights.

@@ -18,7 +18,7 @@ from tf_agents.utils import common
 from rigl_rl import checks
 from rigl_rl.agents import base
 from rigl_rl.agents import losses
-from rigl_rl.agents.dqn import linear_epsilon
+from rigl_rl.agents.dqn import epsilon_greedy_actions
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import conv
 from rigl_rl.networks import quantile
@@ -230,10 +230,9 @@ def iqn_agent(time_step_spec,
                                           num_quantile_samples, rng),
         action_spec)(time_step, epsilon, rng)
 
-  def collect_action(time_step, env_step, rng):
-    return act(time_step, linear_epsilon(
-        env_step, epsilon_initial, epsilon_final, epsilon_decay_steps,
-        epsilon_decay_begin), rng)
+  collect_action, eval_action = epsilon_greedy_actions(
+      act, epsilon_initial, epsilon_final, epsilon_decay_steps,
+      epsilon_decay_begin, eval_epsilon)
 
   return base.AgentBundle(
       agent=agent,
@@ -250,7 +249,7 @@ def iqn_agent(time_step_spec,
       ],
       sparse=sparsifier.networks,
       collect_action=collect_action,
-      eval_action=lambda time_step, rng: act(time_step, eval_epsilon, rng),
+      eval_action=eval_action,
       random_action=base.uniform_policy(action_spec),
       gamma=gamma,
       example_losses=lambda loss_info: loss_info.extra.quantile_loss)
