@@ -386,6 +386,22 @@ def count_params(network: tf.Module,
   return total - masked_total + masked_active, total
 
 
+
+def check_initializer(owner: str, initializer) -> None:
+  """Refuses a sparse initializer that cannot be called.
+
+  Args:
+    owner: the gin name whose `initializer` it is, e.g. 'SparseTraining'.
+    initializer: a `SparseInit` such as `@unit_scaled_init`, or None.
+
+  Raises:
+    ConfigError: if it is neither None nor callable.
+  """
+  if initializer is not None and not callable(initializer):
+    raise ConfigError(
+        f'{owner}.initializer must be @unit_scaled_init, '
+        f'@density_scaled_init or None; got {initializer!r}')
+
 @gin.configurable
 class SparseTraining:
   """How one network is sparse: target sparsity, allocation and updater.
@@ -433,10 +449,7 @@ class SparseTraining:
       known = ', '.join(f'@{name}()' for name in methods.UPDATERS.values())
       raise ConfigError(f'SparseTraining.updater must be a mask updater '
                         f'({known}); got {updater!r}')
-    if initializer is not None and not callable(initializer):
-      raise ConfigError(
-          'SparseTraining.initializer must be @unit_scaled_init, '
-          f'@density_scaled_init or None; got {initializer!r}')
+    check_initializer('SparseTraining', initializer)
     self.updater = updater
     self.sparsity = sparsity
     self.allocation = allocation

@@ -267,10 +267,7 @@ class FixedTopology:
       raise ConfigError(
           'FixedTopology.topology must be a topology (@Random(), @Spatial(), '
           f'@MaskFile(), @L1Mask()); got {topology!r}')
-    if initializer is not None and not callable(initializer):
-      raise ConfigError(
-          'FixedTopology.initializer must be @unit_scaled_init, '
-          f'@density_scaled_init or None; got {initializer!r}')
+    masking.check_initializer('FixedTopology', initializer)
     self.topology = topology
     self.layer = layer
     self.initializer = initializer
