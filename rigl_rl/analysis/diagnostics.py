@@ -165,8 +165,13 @@ def unit_mask_image(mask: np.ndarray, input_shape, units, cell: int = 4
   return image.astype(np.uint8)[None]
 
 
-def feeds_on_observation(layer, input_shape) -> bool:
-  """Whether a Dense layer reads the whole flattened (H, W, C) observation."""
+def feeds_on_observation(layer, input_spec) -> bool:
+  """Whether a Dense layer reads the whole flattened (H, W, C) observation
+  of a network with input spec `input_spec` (a critic's nested
+  (observation, action) input holds no image)."""
+  if tf.nest.is_nested(input_spec):
+    return False
+  input_shape = tuple(input_spec.shape)
   shape = tuple(layer.mask.shape)
   return (len(shape) == 2 and len(input_shape) == 3 and
           shape[0] == int(np.prod(input_shape)))
@@ -467,13 +472,10 @@ class Diagnostics(hooks.TrainStepHook):
             images[f'{prefix}/mask/{layer.layer.name}'] = mask_image(
                 layer.mask.numpy())
             spec = network.network.input_tensor_spec
-            # A critic's (observation, action) input has no image to draw on.
-            input_shape = (None if tf.nest.is_nested(spec)
-                           else tuple(spec.shape))
-            if (self.unit_masks and input_shape is not None and
-                feeds_on_observation(layer, input_shape)):
+            if self.unit_masks and feeds_on_observation(layer, spec):
               n_out = int(layer.mask.shape[1])
               units = np.linspace(0, n_out - 1, self.unit_masks).astype(int)
               images[f'{prefix}/unit_masks/{layer.layer.name}'] = (
-                  unit_mask_image(layer.mask.numpy(), input_shape, units))
+                  unit_mask_image(layer.mask.numpy(), tuple(spec.shape),
+                                  units))
     return scalars, images
