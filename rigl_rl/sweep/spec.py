@@ -6,6 +6,7 @@ Example (sweeps/classic_control.yaml has a full one):
   bindings: ['NUM_ENV_STEPS = 20000']   # every run
   experiments:
     - gin_files: [gin/dqn/cartpole_dense.gin]
+      bindings: ['dqn_agent.gamma = 0.9'] # its runs only, after the spec's
     - gin_files: [gin/dqn/cartpole_rigl.gin, gin/dqn/cartpole_set.gin]
       grid: {SPARSITY: [0.8, 0.9]}      # gin literals
       matched_dense: true                # + dense runs of the same size
@@ -28,7 +29,8 @@ from rigl_rl.errors import one_line
 
 SPEC_KEYS = ('seeds', 'bindings', 'experiments', 'cpus_per_run',
              'gpus_per_run')
-EXPERIMENT_KEYS = ('gin_files', 'grid', 'matched_dense', 'width_parameter')
+EXPERIMENT_KEYS = ('gin_files', 'bindings', 'grid', 'matched_dense',
+                   'width_parameter')
 # The MLP's width multiplier; pixel networks name their own.
 DEFAULT_WIDTH_PARAMETER = 'mlp_layers.width'
 
@@ -40,7 +42,8 @@ class Run:
   Attributes:
     name: its directory under the sweep dir.
     gin_files: absolute paths, parsed in order.
-    bindings: gin bindings after the files: the spec's, then the grid's.
+    bindings: gin bindings after the files: the spec's, the experiment's,
+      then the grid's.
     seed: the run's SEED.
     labels: what the report groups by beyond results.json, e.g.
       {'matched_sparsity': 0.9} for a parameter-matched dense run.
@@ -224,6 +227,11 @@ def load(path: str) -> Spec:
                for gin_file in files]
     except ConfigError as e:
       _fail(path, str(e))
+    # An experiment's own bindings follow the spec's, unnamed in its runs.
+    own = experiment.get('bindings', [])
+    if not isinstance(own, list) or not all(isinstance(b, str) for b in own):
+      _fail(path, f'bindings {where} must be a list of strings like '
+            "'dqn_agent.gamma = 0.9'")
     grid = experiment.get('grid', {})
     if not isinstance(grid, dict):
       _fail(path, f'grid {where} must map gin names to lists of values')
@@ -242,7 +250,8 @@ def load(path: str) -> Spec:
               for values in itertools.product(*(grid[k] for k in keys))]
     for gin_file in files:
       for point in points:
-        point_bindings = tuple(bindings) + tuple(f'{k} = {v}' for k, v in point)
+        point_bindings = (tuple(bindings) + tuple(own) +
+                          tuple(f'{k} = {v}' for k, v in point))
         for seed in seeds:
           runs.append(Run(name=_run_name(_stem(gin_file), point, seed),
                           gin_files=(gin_file,),

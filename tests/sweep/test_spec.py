@@ -42,6 +42,24 @@ experiments:
   assert (spec.cpus_per_run, spec.gpus_per_run) == (1, 0.25)
 
 
+def test_an_experiments_bindings_follow_the_specs_in_its_runs_only(tmp_path):
+  path = _write(tmp_path, f"""
+bindings: ['NUM_ENV_STEPS = 500']
+experiments:
+  - gin_files: [{gin_path('cartpole_dense.gin')}]
+    bindings: ['dqn_agent.gamma = 0.9']
+    grid: {{dqn_agent.learning_rate: [0.001]}}
+  - gin_files: [{gin_path('cartpole_rigl.gin')}]
+""")
+  by_name = {run.name: run for run in spec_lib.load(path).runs}
+  # Unlike grid keys, they do not name the run.
+  assert by_name['cartpole_dense__dqn_agent.learning_rate=0.001__SEED=0'
+                 ].bindings == ('NUM_ENV_STEPS = 500', 'dqn_agent.gamma = 0.9',
+                                'dqn_agent.learning_rate = 0.001', 'SEED = 0')
+  assert by_name['cartpole_rigl__SEED=0'].bindings == (
+      'NUM_ENV_STEPS = 500', 'SEED = 0')
+
+
 def test_matched_dense_shared_by_methods_and_named_per_sparsity(tmp_path):
   path = _write(tmp_path, f"""
 seeds: [0, 1]
@@ -78,6 +96,8 @@ experiments:
     ('experiments:\n  - gin_files: [gin/dqn/nope_rigl.gin]',
      "gin file 'gin/dqn/nope_rigl.gin' in experiments[0] not found"),
     ('experiments: []', 'experiments must be a non-empty list'),
+    ('experiments:\n  - gin_files: [{dense}]\n    bindings: SEED = 1',
+     'bindings in experiments[0] must be a list of strings'),
     ('seeds: [0.5]\nexperiments:\n  - gin_files: [{dense}]',
      'seeds must be a non-empty list of integers'),
     ('experiments:\n  - gin_files: [{dense}]\n    grid: {{SPARSITY: []}}',
@@ -192,6 +212,9 @@ def test_the_rainbow_check_spec_parses_every_run(monkeypatch):
                                                                'rainbow'}
   assert 'rainbow_minatar_breakout_prune__MinAtarNet.width=2.0__SPARSITY=0.95__SEED=1' in {
       run.name for run in pruned}
+  # DQN takes Dopamine's protocol, as Rainbow's files have it.
+  assert all('OffPolicy.replay_ratio = 0.25' in run.bindings
+             for run in spec.runs if run.name.startswith('dqn_'))
   spec_lib.check_bindings(spec.runs)
 
 
