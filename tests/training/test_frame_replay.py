@@ -267,6 +267,103 @@ def test_n_step_returns_stop_at_the_terminal():
   assert {3, 4, 5} <= set(newest) and not {12, 13, 14} & set(newest)
 
 
+# Episodes as (length, how it ends): shorter and longer than the stack,
+# terminals and time limits, the last one still in flight.
+_MIXED_EPISODES = [(1, 'terminal'), (6, 'time limit'), (2, 'time limit'),
+                   (9, 'terminal'), (3, 'terminal'), (1, 'time limit'),
+                   (7, 'terminal'), (4, 'time limit'), (12, 'in flight')]
+
+
+def _mixed_adds():
+  """`_add` arguments of _MIXED_EPISODES: random frames and rewards."""
+  rng = np.random.default_rng(0)
+  for length, end in _MIXED_EPISODES:
+    for t in range(length):
+      last = t == length - 1 and end != 'in flight'
+      yield (rng.integers(0, 256, (2, 3), np.uint8), int(rng.integers(6)),
+             float(rng.normal()),
+             ts.StepType.LAST if last else ts.StepType.MID,
+             0.0 if last and end == 'terminal' else 1.0)
+
+
+def _reference_valid(buffer, index):
+  """Dopamine's own check, and no episode end among the stack's earlier
+  frames."""
+  base = replay.circular_replay_buffer.OutOfGraphReplayBuffer
+  earlier = {(index - k) % buffer._replay_capacity  # pylint: disable=protected-access
+             for k in range(1, buffer._stack_size)}  # pylint: disable=protected-access
+  return (base.is_valid_transition(buffer, index) and
+          not earlier & buffer.episode_end_indices)
+
+
+def _check_against_dopamine(buffer):
+  """Batched validity and batches equal Dopamine's one index at a time, on
+  every index of the ring; returns the valid ones."""
+  every = np.arange(buffer._replay_capacity)  # pylint: disable=protected-access
+  valid = buffer.valid(every)
+  np.testing.assert_array_equal(
+      valid, [_reference_valid(buffer, int(i)) for i in every])
+  indices = every[valid]
+  if len(indices):
+    # Every index twice, shuffled, as a batch draws them.
+    indices = np.random.default_rng(len(indices)).permutation(
+        np.concatenate([indices, indices]))
+    base = replay.circular_replay_buffer.OutOfGraphReplayBuffer
+    want = base.sample_transition_batch(buffer, len(indices), list(indices))
+    got = buffer.sample_transition_batch(len(indices), indices)
+    for element, w, g in zip(buffer.get_transition_elements(len(indices)),
+                             want, got):
+      assert g.dtype == w.dtype and g.shape == w.shape, element.name
+      np.testing.assert_array_equal(g, w, err_msg=element.name)
+  return set(indices.tolist())
+
+
+@pytest.mark.parametrize('update_horizon', [1, 3])
+def test_batched_sampling_equals_dopamine_one_index_at_a_time(update_horizon,
+                                                              tmp_path):
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=23,
+                              update_horizon=update_horizon, gamma=0.9)
+  ever_valid, filling = set(), set()
+  adds = list(_mixed_adds())
+  for add in adds:
+    memory._add(*add)  # pylint: disable=protected-access
+    ever_valid |= _check_against_dopamine(memory.buffer)
+    filling.add(bool(memory.buffer.is_full()))
+  # Checked before and after the ring was full; it wrapped (45 transitions
+  # and 27 padding frames in 23 slots), and most indices were valid at some
+  # point.
+  assert filling == {False, True}
+  assert memory.buffer.add_count == 72
+  assert len(ever_valid) > memory.capacity // 2
+  # A memory read back has the same episode ends, and the episode in flight
+  # closed.
+  memory.save_files(str(tmp_path / 'replay-1'))
+  restored = replay.FrameReplay(SPEC, ACTIONS, capacity=23,
+                                update_horizon=update_horizon, gamma=0.9)
+  restored.load_files(str(tmp_path / 'replay-1'))
+  _check_against_dopamine(restored.buffer)
+  for add in adds[:5]:
+    restored._add(*add)  # pylint: disable=protected-access
+    _check_against_dopamine(restored.buffer)
+
+
+def test_batched_draws_are_the_draws_one_at_a_time():
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=23, update_horizon=3)
+  for add in _mixed_adds():
+    memory._add(*add)  # pylint: disable=protected-access
+  buffer = memory.buffer
+  cursor = buffer.cursor()
+  low, high = cursor - 23 + STACK - 1, cursor - 1
+  generator = np.random.default_rng(11)
+  want = []
+  while len(want) < 64:
+    index = int(generator.integers(low, high)) % 23
+    if _reference_valid(buffer, index):
+      want.append(index)
+  got = memory._sample_indices(64, np.random.default_rng(11))  # pylint: disable=protected-access
+  np.testing.assert_array_equal(got, want)
+
+
 def _add_in_graph_order(memory, lengths, truncated=()):
   """`_fill` through `add`, as the loop adds (so priorities are set)."""
   expected = {}
