@@ -114,12 +114,22 @@ DER_ON_MINATAR = ("rainbow_agent.algorithm = 'der'",
                   'rainbow_agent.double_q = True')
 
 
-@pytest.mark.parametrize('agent, extra, train_steps', [
-    ('rainbow', (), 75),  # (400 - 100) env steps at 0.25
-    ('der', DER_ON_MINATAR, 300),  # at 1
+# ...and Dopamine's full Rainbow head, as gin/der/common/atari_100k.gin.
+FULL_RAINBOW = ('rainbow_agent.noisy = True', 'rainbow_agent.dueling = True')
+# The masked kernels: the conv, then hidden and output Dense layers, or
+# (noisy, dueling) hidden mu, sigma, advantage mu, sigma, value mu, sigma.
+PLAIN_RANKS = [4, 2, 2]
+FULL_RAINBOW_RANKS = [4, 2, 2, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize('agent, extra, train_steps, ranks', [
+    ('rainbow', (), 75, PLAIN_RANKS),  # (400 - 100) env steps at 0.25
+    ('der', DER_ON_MINATAR, 300, PLAIN_RANKS),  # at 1
+    ('der', DER_ON_MINATAR + FULL_RAINBOW, 300, FULL_RAINBOW_RANKS),
 ])
 def test_rigl_smoke_run_on_minatar_stays_exactly_sparse(tmp_path, agent,
-                                                       extra, train_steps):
+                                                       extra, train_steps,
+                                                       ranks):
   root = tmp_path / 'run'
   runner = conftest.train_in_process(
       root, 'rainbow', 'minatar_breakout_rigl.gin', 'rigl',
@@ -132,7 +142,7 @@ def test_rigl_smoke_run_on_minatar_stays_exactly_sparse(tmp_path, agent,
   # so sqrt of it is above the initial maximum 1).
   assert float(runner.experience.memory.sampler.tree.max_priority) > 1.5
   (network,) = runner.bundle.sparse
-  assert [layer.mask.shape.rank for layer in network.layers] == [4, 2, 2]
+  assert [layer.mask.shape.rank for layer in network.layers] == ranks
   moved = False
   for index, layer in enumerate(network.layers):
     mask, kernel = layer.mask.numpy(), layer.kernel.numpy()
