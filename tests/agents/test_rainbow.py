@@ -87,6 +87,40 @@ def test_actions_are_greedy_in_the_distributions_means():
   np.testing.assert_allclose(q_values, means, rtol=1e-6)
 
 
+def test_noisy_nets_collect_greedily_on_noisy_values_and_evaluate_without():
+  bundle = rainbow.rainbow_agent(TIME_STEP_SPEC, ACTION_SPEC, seed=0,
+                                 network_fn=SMALL_MLP, num_atoms=5,
+                                 v_min=-2.0, v_max=2.0, noisy=True,
+                                 dueling=True, double_q=True,
+                                 eval_epsilon=0.0, noisy_sigma0=2.0)
+  network = bundle.trained[0].network
+  names = [layer.name for layer in network.layers]
+  assert names == ['hidden_0', 'output']  # NoisyDense, DuelingHead
+  noise = bundle.agent.noise_rng
+  step = _batch(64, seed=3).time_step
+  support = tf.linspace(-2.0, 2.0, 5)
+
+  def greedy(training):
+    logits = losses.categorical_logits(network, step.observation, 2, 5,
+                                       training=training)
+    return np.argmax(losses.categorical_q_values(logits, support).numpy(), -1)
+
+  state = noise.state.numpy()
+  expected = greedy(True)
+  noise.reset(state)
+  assert np.any(expected != greedy(False))  # The noise changes actions.
+  noise.reset(state)
+  # Epsilon 0 from the first env step (Dopamine's zero_epsilon), whatever
+  # the epsilon schedule says, and the same noise draws as `greedy`.
+  rng = tf.random.Generator.from_seed(0)
+  np.testing.assert_array_equal(
+      bundle.collect_action(step, tf.constant(0, tf.int64), rng), expected)
+  # Evaluation: noise off, the means' argmax, and no noise drawn.
+  state = noise.state.numpy()
+  np.testing.assert_array_equal(bundle.eval_action(step, rng), greedy(False))
+  np.testing.assert_array_equal(noise.state.numpy(), state)
+
+
 @pytest.mark.parametrize('binding, message', [
     ('v_min', 'v_min'),
     ('algorithm', 'algorithm'),
