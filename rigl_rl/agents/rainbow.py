@@ -148,7 +148,8 @@ def rainbow_agent(time_step_spec,
 
   Raises:
     ConfigError: for an unknown algorithm, fewer than 2 atoms, v_min not
-      below v_max, a learning rate or Adam epsilon that is not positive, an
+      below v_max, a flag that is not a bool, a noisy_sigma0, learning rate
+      or Adam epsilon that is not positive, an
       epsilon outside [0, 1], a decay or target period that is not a
       positive integer, or actions that are not discrete.
   """
