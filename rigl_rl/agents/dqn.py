@@ -13,6 +13,7 @@ from rigl_rl.agents import losses
 from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import build
+from rigl_rl.networks import heads
 from rigl_rl.networks import mlp
 from rigl_rl.sparsity.sparsifier import Sparsifier
 
@@ -67,30 +68,39 @@ class AugmentedDqnAgent(tfa_dqn.DqnAgent):
   loss's.
   """
 
-  def __init__(self, *args, augmentation, seed: int, **kwargs):
+  def __init__(self, *args, augmentation, seed: int, double_q: bool,
+               **kwargs):
     super().__init__(*args, **kwargs)
     self._augmentation = augmentation
+    self._double_q = double_q
     self.augmentation_rng = tf.random.Generator.from_seed(seed)
 
-  def _values(self, network, time_steps, training=False):
+  def _augmented(self, time_steps):
+    return self._augmentation(time_steps.observation, self.augmentation_rng)
+
+  def _values(self, network, observation, training=False):
     # Network.__call__ checks inputs against the uint8 observation spec;
     # the augmented float images go to `call`, which every layer (masked
     # ones included) runs as it would for the stored images.
-    observation = self._augmentation(time_steps.observation,
-                                     self.augmentation_rng)
     return network.call(observation, training=training)[0]
 
   # DqnAgent's loss computes Q(s, a) before the target's values at s', so
   # the observation is drawn for first, as Dopamine's rng1 before rng2.
   def _compute_q_values(self, time_steps, actions, training=False):
-    q_values = self._values(self._q_network, time_steps, training=training)
+    q_values = self._values(self._q_network, self._augmented(time_steps),
+                            training=training)
     return tf.gather(q_values, tf.cast(actions, tf.int32), batch_dims=1)
 
   def _compute_next_q_values(self, next_time_steps, info):
-    # max_a' Q_target(s', a'), the action DqnAgent's greedy target policy
-    # picks (there is no action constraint here).
-    return tf.reduce_max(self._values(self._target_q_network,
-                                      next_time_steps), axis=-1)
+    # Q_target(s', a*), a* the greedy action of the target (DqnAgent's
+    # target policy; there is no action constraint here) or, with double
+    # Q-learning, of the online network on the same augmented s', as
+    # Dopamine's target_output feeds one batch of next states to both.
+    observation = self._augmented(next_time_steps)
+    next_q = self._values(self._target_q_network, observation)
+    chooser = (self._values(self._q_network, observation)
+               if self._double_q else next_q)
+    return losses.bootstrap_values(next_q, chooser)
 
 
 @gin.configurable
@@ -111,6 +121,8 @@ def dqn_agent(time_step_spec,
               epsilon_decay_begin: int = 0,
               eval_epsilon: float = 0.1,
               augmentation=None,
+              double_q: bool = False,
+              dueling: bool = False,
               algorithm: str = 'dqn') -> base.AgentBundle:
   """Builds a DQN agent whose Q-network may be sparse.
 
@@ -140,6 +152,11 @@ def dqn_agent(time_step_spec,
       trains on the stored observations. The per-example loss the
       diagnostics read stays unaugmented, so probing draws nothing from
       the training generator.
+    double_q: targets Q_target(s', argmax_a' Q(s', a')) (double DQN, van
+      Hasselt et al. 2016; TF-Agents' DdqnAgent), as Dopamine's DrQ_eps.gin
+      sets double_dqn.
+    dueling: a dueling output (`heads.DuelingHead` with one atom):
+      Q = V + A - mean_a A, as Dopamine's FullRainbowNetwork for DrQ(eps).
     algorithm: the agent's name in results.json ('drqe' for DrQ(eps)).
 
   Returns:
@@ -157,11 +174,16 @@ def dqn_agent(time_step_spec,
   checks.ints('dqn_agent', minimum=0, epsilon_decay_begin=epsilon_decay_begin)
   checks.probabilities('dqn_agent', epsilon_initial=epsilon_initial,
                        epsilon_final=epsilon_final, eval_epsilon=eval_epsilon)
+  for flag, value in (('double_q', double_q), ('dueling', dueling)):
+    if not isinstance(value, bool):
+      raise ConfigError(f'dqn_agent.{flag} must be True or False, got '
+                        f'{value!r}')
   if td_loss not in _TD_LOSSES:
     raise ConfigError(f'dqn_agent.td_loss must be one of {sorted(_TD_LOSSES)}, '
                       f'got {td_loss!r}')
   num_actions = base.require_discrete(action_spec, 'dqn_agent')
   element_loss = _TD_LOSSES[td_loss]
+  output = heads.dueling(1) if dueling else mlp.dense_layer
 
   def make_q_network(wrap, name):
     return build.sequential_network(
@@ -170,7 +192,8 @@ def dqn_agent(time_step_spec,
             # TF-Agents' QNetwork output initialisation: small, bias -0.2.
             output_kernel_initializer=tf_keras.initializers.RandomUniform(
                 -0.03, 0.03),
-            output_bias_initializer=tf_keras.initializers.Constant(-0.2)),
+            output_bias_initializer=tf_keras.initializers.Constant(-0.2),
+            output_layer=output),
         time_step_spec.observation, name)
 
   sparsifier = Sparsifier(seed)
@@ -179,10 +202,11 @@ def dqn_agent(time_step_spec,
       soft_targets=target_update_tau < 1.0)
   optimizer = sparsifier.optimizer([q_network], learning_rate=learning_rate,
                                    epsilon=adam_epsilon)
-  agent_class = tfa_dqn.DqnAgent
+  agent_class = tfa_dqn.DdqnAgent if double_q else tfa_dqn.DqnAgent
   if augmentation is not None:
     agent_class = functools.partial(AugmentedDqnAgent,
-                                    augmentation=augmentation, seed=seed)
+                                    augmentation=augmentation, seed=seed,
+                                    double_q=double_q)
   agent = agent_class(
       time_step_spec,
       action_spec,
@@ -211,7 +235,8 @@ def dqn_agent(time_step_spec,
               network=q_network,
               optimizer=optimizer,
               per_example_loss=lambda experience: losses.td_loss(
-                  q_network, target_network, experience, gamma, element_loss),
+                  q_network, target_network, experience, gamma, element_loss,
+                  double_q),
               inputs=lambda experience: experience.time_step.observation,
               outputs_are_values=True)
       ],

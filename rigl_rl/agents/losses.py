@@ -7,9 +7,25 @@ train step minimises, so a new agent adds its loss here and a builder.
 import tensorflow as tf
 
 
+def bootstrap_values(next_q: tf.Tensor, chooser_q: tf.Tensor) -> tf.Tensor:
+  """next_q[a*] with a* = argmax_a chooser_q[a], per example.
+
+  With chooser_q = next_q this is DQN's max_a' Q_target(s', a'); with the
+  online network's values at s' it is double DQN's (van Hasselt et al. 2016)
+  Q_target(s', argmax_a' Q(s', a')), as Dopamine's full Rainbow
+  `target_output` with double_dqn.
+
+  Args:
+    next_q: [batch, actions] the target network's values at s'.
+    chooser_q: [batch, actions] the values that pick the action.
+  """
+  return tf.gather(next_q, tf.argmax(chooser_q, axis=-1), batch_dims=1)
+
+
 def td_loss(q_network, target_network, experience, gamma: float,
-            element_loss) -> tf.Tensor:
-  """DQN: element_loss(r + gamma * discount * max_a' Q_target(s', a'), Q(s, a)).
+            element_loss, double_q: bool = False) -> tf.Tensor:
+  """DQN: element_loss(r + gamma * discount * Q_target(s', a*), Q(s, a)),
+  a* the target's argmax (the online network's with `double_q`).
 
   DqnAgent's loss before it averages over the batch (replayed starts are
   never LAST, so no example is masked out).
@@ -18,9 +34,11 @@ def td_loss(q_network, target_network, experience, gamma: float,
   q = tf.gather(q_values, experience.action_step.action, batch_dims=1)
   next_step = experience.next_time_step
   next_q, _ = target_network(next_step.observation, training=False)
+  chooser = (q_network(next_step.observation, training=False)[0]
+             if double_q else next_q)
   targets = tf.stop_gradient(
       next_step.reward +
-      gamma * next_step.discount * tf.reduce_max(next_q, axis=-1))
+      gamma * next_step.discount * bootstrap_values(next_q, chooser))
   return element_loss(targets, q)
 
 
@@ -134,10 +152,11 @@ def categorical_projection(supports, weights, target_support) -> tf.Tensor:
 
 
 def categorical_logits(network, observation, num_actions: int,
-                       num_atoms: int) -> tf.Tensor:
+                       num_atoms: int, training: bool = False) -> tf.Tensor:
   """[batch, actions, atoms] logits of a network whose flat output holds
-  num_actions x num_atoms units, action-major."""
-  outputs, _ = network(observation, training=False)
+  num_actions x num_atoms units, action-major; `training` turns noisy
+  layers' noise on."""
+  outputs, _ = network(observation, training=training)
   return tf.reshape(outputs, [-1, num_actions, num_atoms])
 
 
@@ -153,6 +172,8 @@ def categorical_td_loss(q_network, target_network, experience, support,
   """C51 as Dopamine's compact Rainbow trains it: the cross-entropy between
   the projected target distribution and the online one of the taken action.
 
+  Every pass runs in training mode, so noisy layers draw fresh noise for
+  each (Dopamine's full Rainbow trains with noise on).
   The target is the target network's distribution at s' for its greedy
   action a* = argmax_a E[Z_target(s', a)] (the online network's argmax
   with `double_q`, as Dopamine's full Rainbow for DER), its atoms
@@ -175,13 +196,14 @@ def categorical_td_loss(q_network, target_network, experience, support,
   support = tf.convert_to_tensor(support, tf.float32)
   num_atoms = int(support.shape[0])
   logits = categorical_logits(q_network, experience.time_step.observation,
-                              num_actions, num_atoms)
+                              num_actions, num_atoms, training=True)
   chosen = tf.gather(logits, experience.action_step.action, batch_dims=1)
   next_step = experience.next_time_step
   next_logits = categorical_logits(target_network, next_step.observation,
-                                   num_actions, num_atoms)
+                                   num_actions, num_atoms, training=True)
   chooser = (categorical_logits(q_network, next_step.observation, num_actions,
-                                num_atoms) if double_q else next_logits)
+                                num_atoms, training=True)
+             if double_q else next_logits)
   greedy = tf.argmax(categorical_q_values(chooser, support), axis=-1)
   next_probabilities = tf.gather(tf.nn.softmax(next_logits), greedy,
                                  batch_dims=1)

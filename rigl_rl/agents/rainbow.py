@@ -8,7 +8,9 @@ n-step returns and the priorities are the replay memory's
 (`OffPolicy.update_horizon`, `OffPolicy.replay = @PrioritizedReplay`), and
 this module is the agent: a network with num_actions x num_atoms logits and
 its cross-entropy loss (`losses.categorical_td_loss`). DER (van Hasselt et
-al. 2019) is the same agent with other values (gin/der/).
+al. 2019) is the same agent with other values (gin/der/) and the rest of
+Dopamine's full Rainbow (dopamine/jax/agents/full_rainbow): noisy nets,
+a dueling head and double Q-learning (`noisy`, `dueling`, `double_q`).
 """
 import collections
 
@@ -26,6 +28,7 @@ from rigl_rl.agents.dqn import epsilon_greedy_actions
 from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.networks import build
+from rigl_rl.networks import heads
 from rigl_rl.networks import mlp
 from rigl_rl.sparsity.sparsifier import Sparsifier
 
@@ -88,6 +91,9 @@ def rainbow_agent(time_step_spec,
                   v_min: float = -10.0,
                   v_max: float = 10.0,
                   double_q: bool = False,
+                  noisy: bool = False,
+                  noisy_sigma0: float = 0.1,
+                  dueling: bool = False,
                   learning_rate: float = 6.25e-5,
                   adam_epsilon: float = 1.5e-4,
                   gamma: float = 0.99,
@@ -119,6 +125,13 @@ def rainbow_agent(time_step_spec,
     v_max: the highest atom.
     double_q: the target's action by the online network's argmax (Dopamine's
       full Rainbow, which DER uses); compact Rainbow has none.
+    noisy: every dense layer of the head (hidden and output) is a
+      `heads.NoisyDense`, noise on while collecting and training and off in
+      evaluation; collection then acts at epsilon 0, as Dopamine's full
+      Rainbow passes `zero_epsilon` for noisy nets (the epsilon schedule is
+      not used; `eval_epsilon` still is).
+    noisy_sigma0: the noisy layers' initial sigma scale (Dopamine's 0.1).
+    dueling: a dueling output (`heads.DuelingHead`), per atom.
     learning_rate: Adam learning rate.
     adam_epsilon: Adam epsilon.
     gamma: discount.
@@ -135,7 +148,8 @@ def rainbow_agent(time_step_spec,
 
   Raises:
     ConfigError: for an unknown algorithm, fewer than 2 atoms, v_min not
-      below v_max, a learning rate or Adam epsilon that is not positive, an
+      below v_max, a flag that is not a bool, a noisy_sigma0, learning rate
+      or Adam epsilon that is not positive, an
       epsilon outside [0, 1], a decay or target period that is not a
       positive integer, or actions that are not discrete.
   """
@@ -155,21 +169,32 @@ def rainbow_agent(time_step_spec,
           v_min < v_max):
     raise ConfigError(f'rainbow_agent.v_min ({v_min}) must be below v_max '
                       f'({v_max}): they are the ends of the support')
-  if not isinstance(double_q, bool):
-    raise ConfigError(f'rainbow_agent.double_q must be True or False, got '
-                      f'{double_q!r}')
+  for flag, value in (('double_q', double_q), ('noisy', noisy),
+                      ('dueling', dueling)):
+    if not isinstance(value, bool):
+      raise ConfigError(f'rainbow_agent.{flag} must be True or False, got '
+                        f'{value!r}')
+  checks.positive_numbers('rainbow_agent', noisy_sigma0=noisy_sigma0)
   num_actions = base.require_discrete(action_spec, algorithm)
   support = tf.linspace(float(v_min), float(v_max), num_atoms)
+  # Online and target networks draw their noise from one generator, which
+  # the checkpoint keeps with the agent.
+  noise_rng = tf.random.Generator.from_seed(seed)
+  dense = (heads.noisy_dense(noise_rng, noisy_sigma0) if noisy else
+           mlp.dense_layer)
+  output = heads.dueling(num_atoms, dense) if dueling else dense
 
   def make_network(wrap, name):
     # Dopamine's RainbowNetwork initialises every layer, the output too,
-    # with variance_scaling(1/sqrt(3), fan_in, uniform) and zero biases.
+    # with variance_scaling(1/sqrt(3), fan_in, uniform) and zero biases
+    # (noisy layers keep their own initialisation).
     return build.sequential_network(
         network_fn(
             num_actions * num_atoms, wrap,
             output_kernel_initializer=tf_keras.initializers.VarianceScaling(
                 scale=1.0 / 3**0.5, mode='fan_in', distribution='uniform'),
-            output_bias_initializer='zeros'),
+            output_bias_initializer='zeros', hidden_layer=dense,
+            output_layer=output),
         time_step_spec.observation, name)
 
   sparsifier = Sparsifier(seed)
@@ -198,14 +223,26 @@ def rainbow_agent(time_step_spec,
       target_update_tau=1.0,
       train_step_counter=tf.Variable(0, dtype=tf.int64, name='train_step'))
   agent.initialize()
-  act = base.epsilon_greedy(
-      lambda observation: losses.categorical_q_values(
-          losses.categorical_logits(logits_network, observation, num_actions,
-                                    num_atoms), support), action_spec)
+  agent.noise_rng = noise_rng
 
-  collect_action, eval_action = epsilon_greedy_actions(
-      act, epsilon_initial, epsilon_final, epsilon_decay_steps,
-      epsilon_decay_begin, eval_epsilon)
+  def q_values(training):
+    return lambda observation: losses.categorical_q_values(
+        losses.categorical_logits(logits_network, observation, num_actions,
+                                  num_atoms, training=training), support)
+
+  if noisy:
+    # Dopamine: zero_epsilon while training, the network's noise on; in
+    # eval_mode the noise is off and epsilon_eval applies.
+    collect_act = base.epsilon_greedy(q_values(True), action_spec)
+    collect_action = lambda time_step, env_step, rng: collect_act(
+        time_step, 0.0, rng)
+    eval_act = base.epsilon_greedy(q_values(False), action_spec)
+    eval_action = lambda time_step, rng: eval_act(time_step, eval_epsilon,
+                                                  rng)
+  else:
+    collect_action, eval_action = epsilon_greedy_actions(
+        base.epsilon_greedy(q_values(False), action_spec), epsilon_initial,
+        epsilon_final, epsilon_decay_steps, epsilon_decay_begin, eval_epsilon)
 
   return base.AgentBundle(
       agent=agent,

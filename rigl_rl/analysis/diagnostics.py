@@ -208,7 +208,9 @@ def unit_activations(network: tf.Module, inputs
   or the final ReLU. A linear output that reaches the next layer without a
   ReLU (the last block of a stack) has no units to score, and neither has
   the output layer. A residual block reports its first conv through
-  `call_with_activations`.
+  `call_with_activations`. A layer made of maskable layers (`heads`' noisy
+  dense layer or dueling head) is scored as one, in the name of its first
+  (the noisy layer's mu), on its output, noise off.
 
   Args:
     network: a sequential Keras network (TF-Agents `Sequential`).
@@ -239,6 +241,22 @@ def unit_activations(network: tf.Module, inputs
       pending = (last, False)
       continue
     x = layer(x)
+    # A layer made of maskable layers (a noisy dense layer, a dueling head)
+    # counts as its first one: its units are scored on its own output.
+    parts = ([] if id(layer) in maskable_ids else
+             masking.maskable_layers(layer))
+    if parts:
+      for activation in awaiting:
+        activation.consumer = parts[0]
+      awaiting, pending = [], None
+      if id(parts[-1]) not in hidden:
+        output = x
+      elif getattr(layer, 'activation', None) is tf_keras.activations.relu:
+        scored.append(UnitActivation(parts[0], x))
+        awaiting.append(scored[-1])
+      else:
+        pending = (parts[0], True)
+      continue
     if isinstance(layer, tf_keras.layers.ReLU) and pending is not None:
       scored.append(UnitActivation(pending[0], x))
       if pending[1]:

@@ -73,14 +73,16 @@ def _conv(filters: int, kernel: int, stride: int, name: str,
 
 def _head(num_outputs: int, wrap: Wrap, hidden_units: Sequence[int],
           width: float, hidden_bias: bool, weight_decay: float,
-          output_kernel_initializer, output_bias_initializer
+          output_kernel_initializer, output_bias_initializer,
+          hidden_layer: mlp.DenseFactory, output_layer: mlp.DenseFactory
           ) -> List[tf_keras.layers.Layer]:
   """Flatten, then the MLP's ReLU dense layers and linear output layer."""
   return [tf_keras.layers.Flatten(name='flatten')] + mlp.mlp_layers(
       num_outputs, wrap, hidden_units=hidden_units, width=width,
       hidden_bias=hidden_bias, weight_decay=weight_decay,
       output_kernel_initializer=output_kernel_initializer,
-      output_bias_initializer=output_bias_initializer)
+      output_bias_initializer=output_bias_initializer,
+      hidden_layer=hidden_layer, output_layer=output_layer)
 
 
 @gin.configurable('MinAtarNet')
@@ -91,7 +93,9 @@ def minatar_layers(num_outputs: int,
                    weight_decay: float = 0.0,
                    output_kernel_initializer: Union[str, Initializer] = (
                        'glorot_uniform'),
-                   output_bias_initializer: Union[str, Initializer] = 'zeros'
+                   output_bias_initializer: Union[str, Initializer] = 'zeros',
+                   hidden_layer: mlp.DenseFactory = mlp.dense_layer,
+                   output_layer: mlp.DenseFactory = mlp.dense_layer
                    ) -> List[tf_keras.layers.Layer]:
   """Young & Tian's MinAtar network: Conv 16 3x3 (valid), Dense 128.
 
@@ -103,6 +107,8 @@ def minatar_layers(num_outputs: int,
     weight_decay: L2 coefficient on every kernel.
     output_kernel_initializer: the output layer's kernel initializer.
     output_bias_initializer: the output layer's bias initializer.
+    hidden_layer: builds the hidden dense layers (`mlp.mlp_layers`).
+    output_layer: builds the output layer (`mlp.mlp_layers`).
 
   Returns:
     The layers: rescale, conv_0, flatten, hidden_0, output.
@@ -117,7 +123,8 @@ def minatar_layers(num_outputs: int,
       wrap(_conv(mlp.scaled_units(16, width), 3, 1, 'conv_0', padding='valid',
                  use_bias=hidden_bias, regularizer=regularizer)),
   ] + _head(num_outputs, wrap, (128,), width, hidden_bias, weight_decay,
-            output_kernel_initializer, output_bias_initializer)
+            output_kernel_initializer, output_bias_initializer, hidden_layer,
+            output_layer)
 
 
 @gin.configurable('NatureCNN')
@@ -130,7 +137,9 @@ def nature_cnn_layers(num_outputs: int,
                       output_kernel_initializer: Union[str, Initializer] = (
                           'glorot_uniform'),
                       output_bias_initializer: Union[str, Initializer] = (
-                          'zeros')
+                          'zeros'),
+                      hidden_layer: mlp.DenseFactory = mlp.dense_layer,
+                      output_layer: mlp.DenseFactory = mlp.dense_layer
                       ) -> List[tf_keras.layers.Layer]:
   """The Nature DQN CNN (Mnih et al. 2015; Table 7 of Graesser et al.).
 
@@ -146,6 +155,8 @@ def nature_cnn_layers(num_outputs: int,
     weight_decay: L2 coefficient on every kernel.
     output_kernel_initializer: the output layer's kernel initializer.
     output_bias_initializer: the output layer's bias initializer.
+    hidden_layer: builds the hidden dense layers (`mlp.mlp_layers`).
+    output_layer: builds the output layer (`mlp.mlp_layers`).
 
   Returns:
     The layers: rescale, conv_0..2, flatten, hidden_0, output.
@@ -164,7 +175,8 @@ def nature_cnn_layers(num_outputs: int,
   ]
   return [Rescale(1 / 255, name='rescale')] + convs + _head(
       num_outputs, wrap, (512,), width, hidden_bias, weight_decay,
-      output_kernel_initializer, output_bias_initializer)
+      output_kernel_initializer, output_bias_initializer, hidden_layer,
+      output_layer)
 
 
 @gin.configurable('ImpalaResNet')
@@ -178,7 +190,9 @@ def impala_resnet_layers(num_outputs: int,
                          output_kernel_initializer: Union[str, Initializer] = (
                              'glorot_uniform'),
                          output_bias_initializer: Union[str, Initializer] = (
-                             'zeros')
+                             'zeros'),
+                         hidden_layer: mlp.DenseFactory = mlp.dense_layer,
+                         output_layer: mlp.DenseFactory = mlp.dense_layer
                          ) -> List[tf_keras.layers.Layer]:
   """The Impala ResNet (Espeholt et al. 2018) as in Table 7 of Graesser et
   al. and Table 4 of Obando-Ceron et al.
@@ -197,6 +211,8 @@ def impala_resnet_layers(num_outputs: int,
     weight_decay: L2 coefficient on every kernel.
     output_kernel_initializer: the output layer's kernel initializer.
     output_bias_initializer: the output layer's bias initializer.
+    hidden_layer: builds the hidden dense layers (`mlp.mlp_layers`).
+    output_layer: builds the output layer (`mlp.mlp_layers`).
 
   Returns:
     The layers: rescale, per stack a conv, pool and blocks, then ReLU,
@@ -228,4 +244,4 @@ def impala_resnet_layers(num_outputs: int,
   layers.append(tf_keras.layers.ReLU(name='relu'))
   return layers + _head(num_outputs, wrap, (512,), width, hidden_bias,
                         weight_decay, output_kernel_initializer,
-                        output_bias_initializer)
+                        output_bias_initializer, hidden_layer, output_layer)

@@ -31,7 +31,9 @@ def flat_layers(num_outputs: int,
                 hidden_l1: float = 0.0,
                 output_kernel_initializer: Union[str, Initializer] = (
                     'glorot_uniform'),
-                output_bias_initializer: Union[str, Initializer] = 'zeros'
+                output_bias_initializer: Union[str, Initializer] = 'zeros',
+                hidden_layer: mlp.DenseFactory = mlp.dense_layer,
+                output_layer: mlp.DenseFactory = mlp.dense_layer
                 ) -> List[tf_keras.layers.Layer]:
   """Flatten, one ReLU hidden layer with biases, a linear output layer.
 
@@ -47,6 +49,8 @@ def flat_layers(num_outputs: int,
       source runs); 0 for none.
     output_kernel_initializer: the output layer's kernel initializer.
     output_bias_initializer: the output layer's bias initializer.
+    hidden_layer: builds the hidden layer (`mlp.mlp_layers`).
+    output_layer: builds the output layer (`mlp.mlp_layers`).
 
   Returns:
     The layers: rescale, flatten, hidden_0, output.
@@ -59,22 +63,29 @@ def flat_layers(num_outputs: int,
   if not checks.is_number(hidden_l1) or hidden_l1 < 0:
     raise ConfigError(f'FlatQNet.hidden_l1 must be a number >= 0 (0 for no '
                       f'L1 penalty), got {hidden_l1!r}')
-  hidden = tf_keras.layers.Dense(
+  hidden = hidden_layer(
       hidden_units,
+      wrap,
       activation='relu',
+      use_bias=True,
       kernel_initializer=mlp.relu_initializer(),
+      bias_initializer='zeros',
       kernel_regularizer=(tf_keras.regularizers.l1(hidden_l1)
                           if hidden_l1 else None),
       trainable=train_hidden,
       name=HIDDEN_LAYER)
-  output = tf_keras.layers.Dense(
+  output = output_layer(
       num_outputs,
+      wrap,
+      activation=None,
+      use_bias=True,
       kernel_initializer=output_kernel_initializer,
       bias_initializer=output_bias_initializer,
+      kernel_regularizer=None,
       name='output')
   return [
       conv.Rescale(1.0, name='rescale'),  # MinAtar channels are already 0/1.
       tf_keras.layers.Flatten(name='flatten'),
-      wrap(hidden),
-      wrap(output),
+      hidden,
+      output,
   ]

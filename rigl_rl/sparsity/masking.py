@@ -281,8 +281,10 @@ class SparseNetwork:
       rng: the run's seeded generator.
       sparse: False starts from all-ones masks (gradual pruning).
       initializer: re-initialises every layer's kernel for its mask (dense
-        layers too), e.g. `unit_scaled_init`; None keeps the layers' own
-        initial weights.
+        layers too), e.g. `unit_scaled_init`, except a layer whose
+        `keeps_initial_weights` attribute is true (a noisy layer's sigma,
+        whose constant initial value is its noise scale); None keeps the
+        layers' own initial weights.
     """
     masks = []
     for layer, layout in zip(self.layers, self.layouts):
@@ -293,7 +295,8 @@ class SparseNetwork:
       masks.append(layout.expand_np(flat))
     if initializer is not None:
       for layer, mask in zip(self.layers, masks):
-        layer.kernel.assign(initializer(layer.kernel.numpy(), mask, rng))
+        if not getattr(layer.layer, 'keeps_initial_weights', False):
+          layer.kernel.assign(initializer(layer.kernel.numpy(), mask, rng))
     self.install_masks(masks)
 
   def install_masks(self, masks: Sequence[np.ndarray]) -> None:

@@ -62,7 +62,8 @@ def test_bad_values_are_refused(binding):
     augmentation.DrQAugmentation(**binding)
 
 
-def test_observation_and_next_observation_get_draws_of_their_own():
+@pytest.mark.parametrize('double_q', [False, True])
+def test_observation_and_next_observation_get_draws_of_their_own(double_q):
   spec = ts.time_step_spec(tensor_spec.BoundedTensorSpec(
       (10, 10, 4), tf.uint8, 0, 255))
   action_spec = tensor_spec.BoundedTensorSpec((), tf.int64, 0, 2)
@@ -77,7 +78,7 @@ def test_observation_and_next_observation_get_draws_of_their_own():
 
   bundle = dqn.dqn_agent(spec, action_spec, seed=7,
                          network_fn=conv.minatar_layers, augmentation=spy,
-                         algorithm='drqe')
+                         algorithm='drqe', double_q=double_q, dueling=True)
   assert bundle.algorithm == 'drqe'
   image = tf.constant(np.random.default_rng(1).integers(
       0, 256, (4, 10, 10, 4)), tf.uint8)
@@ -86,9 +87,15 @@ def test_observation_and_next_observation_get_draws_of_their_own():
   experience = trajectory.Transition(
       step, policy_step.PolicyStep(tf.zeros([4], tf.int64), (), ()), step)
   agent = bundle.agent
-  agent._loss(experience, td_errors_loss_fn=agent._td_errors_loss_fn,  # pylint: disable=protected-access
-              gamma=0.99, training=True)
-  assert len(seen) == 2  # observation, then next observation
+  # A target unlike the online network, so that their argmaxes differ.
+  perturb = np.random.default_rng(2)
+  for variable in agent._target_q_network.trainable_variables:  # pylint: disable=protected-access
+    variable.assign(perturb.normal(size=variable.shape).astype(np.float32))
+  loss_info = agent._loss(experience, td_errors_loss_fn=agent._td_errors_loss_fn,  # pylint: disable=protected-access
+                          gamma=0.99, training=True)
+  # Observation, then next observation: with double Q-learning the online
+  # and target networks see the same draw of s', as in Dopamine.
+  assert len(seen) == 2
   # One generator, seeded by the agent's seed, drawn for the observation
   # first and then, again, for the next one: Dopamine's rng1 and rng2.
   rng = tf.random.Generator.from_seed(7)
@@ -96,6 +103,14 @@ def test_observation_and_next_observation_get_draws_of_their_own():
   np.testing.assert_allclose(seen[0][1], first)
   np.testing.assert_allclose(seen[1][1], second)
   assert not np.allclose(first, second)
+  online = bundle.trained[0].network
+  next_q = agent._target_q_network.call(second)[0].numpy()  # pylint: disable=protected-access
+  chooser = online.call(second)[0].numpy() if double_q else next_q
+  assert double_q == bool(np.any(chooser.argmax(-1) != next_q.argmax(-1)))
+  bootstrap = next_q[np.arange(4), chooser.argmax(axis=-1)]
+  error = 1.0 + 0.99 * bootstrap - online.call(first)[0].numpy()[:, 0]
+  huber = np.where(np.abs(error) <= 1, 0.5 * error**2, np.abs(error) - 0.5)
+  np.testing.assert_allclose(loss_info.extra.td_loss, huber, rtol=1e-4)
 
 
 def test_drqe_smoke_run_with_rigl_on_minatar_keeps_masks_sparse(tmp_path):

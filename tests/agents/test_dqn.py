@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import tensorflow as tf
+from tf_agents.agents.dqn import dqn_agent as tfa_dqn
 
 from rigl_rl import config
 from rigl_rl.agents import dqn
@@ -12,11 +13,16 @@ from rigl_rl.training.loop import Runner
 from tests import conftest
 
 
-@pytest.mark.parametrize('td_loss', ['huber', 'mse'])
-def test_per_example_losses_are_the_training_loss(tmp_path, td_loss):
+@pytest.mark.parametrize('td_loss, extra', [
+    ('huber', []), ('mse', []),
+    # DrQ(eps)'s head and targets (Dopamine's DrQ_eps.gin): DdqnAgent's
+    # train step, the per-example loss's double_q.
+    ('huber', ['dqn_agent.dueling = True', 'dqn_agent.double_q = True']),
+])
+def test_per_example_losses_are_the_training_loss(tmp_path, td_loss, extra):
   config.parse([conftest.gin_path('cartpole_rigl.gin')],
                conftest.smoke_bindings('rigl') +
-               [f"dqn_agent.td_loss = '{td_loss}'"])
+               [f"dqn_agent.td_loss = '{td_loss}'"] + extra)
   runner = Runner(str(tmp_path / 'run'), verbose=False)
   runner.env.reset()
   while runner.train_step < 20:  # Q and target networks now differ.
@@ -34,6 +40,10 @@ def test_per_example_losses_are_the_training_loss(tmp_path, td_loss):
       gamma=agent._gamma,  # pylint: disable=protected-access
       training=True)
   np.testing.assert_allclose(losses, train_loss.extra.td_loss, rtol=1e-5)
+  if extra:
+    assert runner.bundle.sparse[0].layer_names == [
+        'hidden_0', 'hidden_1', 'output_advantage', 'output_value']
+    assert isinstance(agent, tfa_dqn.DdqnAgent)
   regularisation = tf.add_n(runner.bundle.networks['q'].losses)
   assert float(regularisation) > 0  # The base config's weight decay.
 

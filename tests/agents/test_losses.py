@@ -10,6 +10,45 @@ from tf_agents.trajectories import trajectory
 
 from rigl_rl.agents import losses
 
+# ------------------------------------------------------------- DQN targets --
+
+
+class _Values(tf.Module):
+  """A 'network' whose Q-values for observation i are row i of a table."""
+
+  def __init__(self, rows):
+    super().__init__()
+    self.table = tf.Variable(np.asarray(rows, np.float32))
+
+  def __call__(self, observation, training=False):
+    return tf.gather(self.table, observation[:, 0]), ()
+
+
+def test_bootstrap_values_take_the_target_at_the_chooser_s_argmax():
+  next_q = tf.constant([[1.0, 5.0, 3.0], [2.0, 0.0, -1.0]])
+  online = tf.constant([[4.0, 0.0, 1.0], [0.0, 0.5, 3.0]])
+  np.testing.assert_allclose(losses.bootstrap_values(next_q, online),
+                             [1.0, -1.0])
+  np.testing.assert_allclose(losses.bootstrap_values(next_q, next_q),
+                             [5.0, 2.0])  # DQN: max_a' Q_target(s', a').
+
+
+@pytest.mark.parametrize('double_q, bootstrap', [
+    (False, 4.0),  # max of the target's [2, 1, 4] at s'
+    (True, 1.0),   # the target's value of the online argmax at s' (1)
+])
+def test_td_loss_targets_by_hand(double_q, bootstrap):
+  # Observation 0 is s, 1 is s'.
+  online = _Values([[0.5, 2.0, 0.0], [1.0, 4.0, 2.0]])
+  target = _Values([[9.0, 9.0, 9.0], [2.0, 1.0, 4.0]])
+  experience = _transition([0.5], [1.0], [1])
+  loss = losses.td_loss(online, target, experience, 0.9,
+                        lambda y, q: (y - q)**2, double_q=double_q)
+  # y = 0.5 + 0.9 * bootstrap; Q(s, 1) = 2.
+  np.testing.assert_allclose(loss.numpy(), [(0.5 + 0.9 * bootstrap - 2.0)**2],
+                             rtol=1e-6)
+
+
 # ------------------------------------------------------- C51 (rainbow, der) --
 
 

@@ -87,6 +87,40 @@ def test_actions_are_greedy_in_the_distributions_means():
   np.testing.assert_allclose(q_values, means, rtol=1e-6)
 
 
+def test_noisy_nets_collect_greedily_on_noisy_values_and_evaluate_without():
+  bundle = rainbow.rainbow_agent(TIME_STEP_SPEC, ACTION_SPEC, seed=0,
+                                 network_fn=SMALL_MLP, num_atoms=5,
+                                 v_min=-2.0, v_max=2.0, noisy=True,
+                                 dueling=True, double_q=True,
+                                 eval_epsilon=0.0, noisy_sigma0=2.0)
+  network = bundle.trained[0].network
+  names = [layer.name for layer in network.layers]
+  assert names == ['hidden_0', 'output']  # NoisyDense, DuelingHead
+  noise = bundle.agent.noise_rng
+  step = _batch(64, seed=3).time_step
+  support = tf.linspace(-2.0, 2.0, 5)
+
+  def greedy(training):
+    logits = losses.categorical_logits(network, step.observation, 2, 5,
+                                       training=training)
+    return np.argmax(losses.categorical_q_values(logits, support).numpy(), -1)
+
+  state = noise.state.numpy()
+  expected = greedy(True)
+  noise.reset(state)
+  assert np.any(expected != greedy(False))  # The noise changes actions.
+  noise.reset(state)
+  # Epsilon 0 from the first env step (Dopamine's zero_epsilon), whatever
+  # the epsilon schedule says, and the same noise draws as `greedy`.
+  rng = tf.random.Generator.from_seed(0)
+  np.testing.assert_array_equal(
+      bundle.collect_action(step, tf.constant(0, tf.int64), rng), expected)
+  # Evaluation: noise off, the means' argmax, and no noise drawn.
+  state = noise.state.numpy()
+  np.testing.assert_array_equal(bundle.eval_action(step, rng), greedy(False))
+  np.testing.assert_array_equal(noise.state.numpy(), state)
+
+
 @pytest.mark.parametrize('binding, message', [
     ('v_min', 'v_min'),
     ('algorithm', 'algorithm'),
@@ -114,12 +148,22 @@ DER_ON_MINATAR = ("rainbow_agent.algorithm = 'der'",
                   'rainbow_agent.double_q = True')
 
 
-@pytest.mark.parametrize('agent, extra, train_steps', [
-    ('rainbow', (), 75),  # (400 - 100) env steps at 0.25
-    ('der', DER_ON_MINATAR, 300),  # at 1
+# ...and Dopamine's full Rainbow head, as gin/der/common/atari_100k.gin.
+FULL_RAINBOW = ('rainbow_agent.noisy = True', 'rainbow_agent.dueling = True')
+# The masked kernels: the conv, then hidden and output Dense layers, or
+# (noisy, dueling) hidden mu, sigma, advantage mu, sigma, value mu, sigma.
+PLAIN_RANKS = [4, 2, 2]
+FULL_RAINBOW_RANKS = [4, 2, 2, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize('agent, extra, train_steps, ranks', [
+    ('rainbow', (), 75, PLAIN_RANKS),  # (400 - 100) env steps at 0.25
+    ('der', DER_ON_MINATAR, 300, PLAIN_RANKS),  # at 1
+    ('der', DER_ON_MINATAR + FULL_RAINBOW, 300, FULL_RAINBOW_RANKS),
 ])
 def test_rigl_smoke_run_on_minatar_stays_exactly_sparse(tmp_path, agent,
-                                                       extra, train_steps):
+                                                       extra, train_steps,
+                                                       ranks):
   root = tmp_path / 'run'
   runner = conftest.train_in_process(
       root, 'rainbow', 'minatar_breakout_rigl.gin', 'rigl',
@@ -132,7 +176,7 @@ def test_rigl_smoke_run_on_minatar_stays_exactly_sparse(tmp_path, agent,
   # so sqrt of it is above the initial maximum 1).
   assert float(runner.experience.memory.sampler.tree.max_priority) > 1.5
   (network,) = runner.bundle.sparse
-  assert [layer.mask.shape.rank for layer in network.layers] == [4, 2, 2]
+  assert [layer.mask.shape.rank for layer in network.layers] == ranks
   moved = False
   for index, layer in enumerate(network.layers):
     mask, kernel = layer.mask.numpy(), layer.kernel.numpy()

@@ -11,6 +11,9 @@ from rigl_rl import logs
 from rigl_rl.training.loop import Runner
 from rigl_rl.analysis import diagnostics
 from rigl_rl.errors import ConfigError
+from rigl_rl.networks import heads
+from rigl_rl.networks import mlp
+from rigl_rl.sparsity import masking
 from tests import conftest
 
 
@@ -140,6 +143,26 @@ def test_unit_activations_of_a_sequential_network():
   assert unit.layer is hidden and unit.consumer is output
   assert unit.value.numpy().tolist() == [[3.0, 1.0]]
   assert q.numpy().tolist() == [[10.0]]
+
+
+def test_noisy_and_dueling_layers_are_scored_as_one_layer_each():
+  rng = tf.random.Generator.from_seed(0)
+  noisy = heads.noisy_dense(rng)
+  layers = mlp.mlp_layers(2 * 3, masking.wrap_layer, hidden_units=(5,),
+                          hidden_layer=noisy,
+                          output_layer=heads.dueling(3, noisy))
+  network = sequential.Sequential(
+      layers, input_spec=tensor_spec.TensorSpec([4], tf.float32))
+  network.create_variables()
+  inputs = tf.random.normal([8, 4], seed=1)
+  (unit,), values = diagnostics.unit_activations(network, inputs)
+  hidden, output = layers
+  # The hidden units, on the noisy layer's ReLU output with the noise off,
+  # feed the advantage stream first; the values are the dueling head's.
+  assert unit.layer is hidden.mu and unit.consumer is output.advantage.mu
+  np.testing.assert_allclose(unit.value, hidden(inputs), rtol=1e-6)
+  np.testing.assert_allclose(values, network(inputs)[0], rtol=1e-6)
+  assert values.shape == (8, 6)
 
 
 def test_the_values_are_the_output_layer_s_before_any_reshape():
