@@ -215,7 +215,13 @@ class Runner:
         evaluation,
         hooks_lib.Checkpointing(checkpoint_interval),
     ]
-    self._check_multiples_of_num_envs(num_env_steps)
+    self._check_multiples_of_num_envs({
+        'Runner.num_env_steps': num_env_steps,
+        'Runner.eval_interval': eval_interval,
+        'Runner.checkpoint_interval': checkpoint_interval,
+        'Runner.log_interval': log_interval,
+        'OffPolicy.initial_collect_steps': experience.initial_collect_steps,
+    })
     hook_state = {}
     for hook in self.hooks:
       state = hook.bind(self)
@@ -247,15 +253,13 @@ class Runner:
     self._prepared = False
     self._resumed = False
 
-  def _check_multiples_of_num_envs(self, num_env_steps: int) -> None:
-    """Raises ConfigError unless every env-step count the run stops at is a
-    multiple of num_envs, which collect iterations advance by."""
-    counts = [('Runner.num_env_steps', num_env_steps),
-              ('OffPolicy.initial_collect_steps',
-               self.experience.initial_collect_steps)]
-    counts += [(f'the interval of {type(hook).__name__}', hook.interval)
-               for hook in self.hooks
-               if isinstance(hook, hooks_lib.EnvStepHook)]
+  def _check_multiples_of_num_envs(self, settings) -> None:
+    """Raises ConfigError unless every env-step count the run stops at (the
+    `settings`, by gin name, and the hooks' intervals) is a multiple of
+    num_envs, which collect iterations advance by."""
+    counts = list(settings.items()) + [
+        (f'the interval of {type(hook).__name__}', hook.interval)
+        for hook in self.hooks if isinstance(hook, hooks_lib.EnvStepHook)]
     for name, count in counts:
       if count % self.num_envs:
         raise ConfigError(
