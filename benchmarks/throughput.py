@@ -14,11 +14,14 @@ batch 32, a train step per env step), dense and RigL at 90%.
 4 env steps as its gin files), dense and RigL at 90%.
 --suite=atari_pong: DQN on Atari Pong with the Nature CNN (batch 32, a train
 step every 4 env steps, frame replay of 100k), dense and RigL at 90%.
+--num_envs=1,8 times each method collecting with 1 and with 8 envs
+(`Runner.num_envs`; the same replay ratio, so 8 envs take as many train steps
+per env step) and prints each count's speed-up over one env.
 Measurements are interleaved over rounds and the median is reported, because
 this machine's speed drifts by up to 30% over minutes.
 
   python benchmarks/throughput.py [--suite=halfcheetah_sac] [--steps=3000]
-      [--rounds=3]
+      [--rounds=3] [--num_envs=1,8]
 
 The last line of output is one JSON object: method -> env steps/s.
 """
@@ -51,6 +54,8 @@ flags.DEFINE_enum('suite', 'cartpole_dqn',
                    'minatar_rainbow', 'atari_pong'], 'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
+flags.DEFINE_list('num_envs', ['1'], 'Env counts collecting together '
+                  '(Runner.num_envs) each method is timed with.')
 FLAGS = flags.FLAGS
 
 GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin')
@@ -70,15 +75,18 @@ INITIAL_COLLECT = 1000
 class RunLoop:
   """One rigl_rl Runner, advanced chunk by chunk without eval or checkpoints."""
 
-  def __init__(self, suite: str, method: str, steps: int, rounds: int):
+  def __init__(self, suite: str, method: str, steps: int, rounds: int,
+               num_envs: int = 1):
     gin.clear_config()
     # One more round's worth of steps covers the untimed warm-up chunk.
     prefix, _, extra = SUITES[suite]
-    # A generous bound: Atari collects 4 env steps per train step.
-    total = INITIAL_COLLECT + 4 * steps * (rounds + 1)
+    # A generous bound: Atari collects 4 env steps per train step. Env-step
+    # counts are multiples of num_envs (INITIAL_COLLECT is, for 1-8).
+    total = INITIAL_COLLECT + 4 * steps * (rounds + 1) * num_envs
     bindings = [f'NUM_ENV_STEPS = {total}', f'EVAL_INTERVAL = {total}',
                 f'CHECKPOINT_INTERVAL = {total}',
                 f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}',
+                f'Runner.num_envs = {num_envs}',
                 # A chunk never runs past the timed window.
                 f'Runner.max_chunk = {min(1000, steps)}'] + extra
     if method != methods.DENSE:
@@ -167,9 +175,12 @@ class TutorialLoop:
 def main(argv):
   del argv
   timed = SUITES[FLAGS.suite][1]
+  counts = [int(n) for n in FLAGS.num_envs]
+  key = lambda method, n: method if n == 1 else f'{method}_{n}envs'
   loops = {
-      method: RunLoop(FLAGS.suite, method, FLAGS.steps, FLAGS.rounds)
-      for method in timed
+      key(method, n): RunLoop(FLAGS.suite, method, FLAGS.steps,
+                               FLAGS.rounds, n)
+      for n in counts for method in timed
   }
   if FLAGS.suite == 'cartpole_dqn':
     loops['train_step_only'] = TrainStepOnly(FLAGS.suite, FLAGS.steps,
@@ -182,10 +193,18 @@ def main(argv):
       print(f'round {round_index + 1}/{FLAGS.rounds}  {name:18s} '
             f'{rates[name][-1]:7.1f} env steps/s', flush=True)
   medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
-  dense = medians['dense']
   for method in timed[1:]:
-    print(f'{method:6s} / dense    = {medians[method] / dense:.3f} '
-          '(target >= 0.90)')
+    for n in counts:
+      print(f'{key(method, n):6s} / {key("dense", n)}    = '
+            f'{medians[key(method, n)] / medians[key("dense", n)]:.3f} '
+            '(target >= 0.90)')
+  for method in timed:
+    for n in counts:
+      if n != 1 and 1 in counts:
+        print(f'{key(method, n)} / {method} (1 env) = '
+              f'{medians[key(method, n)] / medians[method]:.2f} (env '
+              'steps/s with vectorised collection)')
+  dense = medians.get('dense')
   if 'tfagents_tutorial' in medians:
     print(f'dense  / tutorial = {dense / medians["tfagents_tutorial"]:.3f} '
           '(target >= 2.00)')

@@ -17,8 +17,29 @@ from rigl_rl.envs import mujoco_log
 from rigl_rl.envs import names
 from rigl_rl.envs import pixels
 from rigl_rl.envs import time_steps
+from rigl_rl.envs import vector
 from rigl_rl.envs import video as video_lib
 from rigl_rl.errors import ConfigError
+
+
+def gymnasium_specs(env: gym.Env):
+  """The TF-Agents (observation, action) specs of a gymnasium env: float32
+  observations; int64 scalar actions for Discrete, float32 vectors for Box.
+
+  Raises:
+    ConfigError: for any other action space.
+  """
+  observation_spec = array_spec.ArraySpec(
+      env.observation_space.shape, np.float32, name='observation')
+  space = env.action_space
+  if isinstance(space, gym.spaces.Discrete):
+    return observation_spec, array_spec.BoundedArraySpec(
+        (), np.int64, 0, space.n - 1, name='action')
+  if isinstance(space, gym.spaces.Box):
+    return observation_spec, array_spec.BoundedArraySpec(
+        space.shape, np.float32, space.low, space.high, name='action')
+  raise ConfigError(f'{env.spec.id} has a {type(space).__name__} action '
+                    'space; only Discrete and Box are supported')
 
 
 class GymnasiumEnvironment(py_environment.PyEnvironment):
@@ -37,20 +58,12 @@ class GymnasiumEnvironment(py_environment.PyEnvironment):
     super().__init__(handle_auto_reset=handle_auto_reset)
     self._env = env
     self._seed: Optional[int] = seed
-    self._observation_spec = array_spec.ArraySpec(
-        env.observation_space.shape, np.float32, name='observation')
-    space = env.action_space
-    if isinstance(space, gym.spaces.Discrete):
-      self._action_spec = array_spec.BoundedArraySpec(
-          (), np.int64, 0, space.n - 1, name='action')
+    self._observation_spec, self._action_spec = gymnasium_specs(env)
+    if self._action_spec.dtype.kind == 'i':
       self._to_env = int
-    elif isinstance(space, gym.spaces.Box):
-      self._action_spec = array_spec.BoundedArraySpec(
-          space.shape, np.float32, space.low, space.high, name='action')
-      self._to_env = lambda action: np.clip(action, space.low, space.high)
     else:
-      raise ConfigError(f'{env.spec.id} has a {type(space).__name__} action '
-                        'space; only Discrete and Box are supported')
+      space = env.action_space
+      self._to_env = lambda action: np.clip(action, space.low, space.high)
 
   def observation_spec(self):
     return self._observation_spec
@@ -134,3 +147,24 @@ def _game(spec: str) -> pixels.Game:
 def make_environment(spec: Spec, seed: int) -> in_graph.InGraphEnvironment:
   """`make_py_environment`, steppable inside tf.function."""
   return in_graph.InGraphEnvironment(make_py_environment(spec, seed))
+
+
+def make_vector_environment(spec: Spec, seed: int, num_envs: int
+                            ) -> in_graph.InGraphVectorEnvironment:
+  """`num_envs` environments of `spec`, stepped together inside tf.function.
+
+  Env i is seeded with `vector.env_seeds(seed, num_envs)[i]`, so env 0 is
+  `make_environment(spec, seed)`'s. gymnasium ids run on gymnasium's
+  SyncVectorEnv; the pixel games are stepped one after the other.
+
+  Raises:
+    ConfigError: if `spec` names no supported environment.
+  """
+  seeds = vector.env_seeds(seed, num_envs)
+  if isinstance(spec, str) and spec in names.GYMNASIUM:
+    with mujoco_log.written_for(spec, None):
+      envs = [gym.make(spec) for _ in seeds]
+    return in_graph.InGraphVectorEnvironment(
+        vector.GymnasiumVector(envs, seeds, *gymnasium_specs(envs[0])))
+  return in_graph.InGraphVectorEnvironment(vector.PyEnvironments(
+      [make_py_environment(spec, s) for s in seeds]))

@@ -65,3 +65,66 @@ class InGraphEnvironment:
 
   def _step_py(self, action):
     return self._flat(self.py_environment.step(action))
+
+
+class InGraphVectorEnvironment:
+  """A `vector.VectorEnvironment` whose reset/step are TF ops on batched
+  [num_envs] TimeSteps: one `numpy_function` per call for all N envs.
+
+  An env that ends is restarted inside the step that ends it, so the caller
+  never resets; `step` returns both what the transitions end with and what
+  the next actions see.
+  """
+
+  def __init__(self, vector_env):
+    self.py_environment = vector_env
+    self.num_envs = vector_env.num_envs
+    self._observation_spec = tensor_spec.from_spec(
+        vector_env.observation_spec())
+    self._action_spec = tensor_spec.from_spec(vector_env.action_spec())
+    self._time_step_spec = ts.time_step_spec(self._observation_spec)
+
+  def time_step_spec(self) -> ts.TimeStep:
+    """One env's time step spec (no batch dimension)."""
+    return self._time_step_spec
+
+  def action_spec(self):
+    """One env's action spec."""
+    return self._action_spec
+
+  def reset(self) -> ts.TimeStep:
+    (time_step,) = self._call(self._reset_py, 1)
+    return time_step
+
+  def current_time_step(self) -> ts.TimeStep:
+    (time_step,) = self._call(self._current_py, 1)
+    return time_step
+
+  def step(self, action: tf.Tensor):
+    """Steps env i with action[i].
+
+    Returns:
+      (what the transitions end with: LAST with each ended episode's final
+      observation; what the next actions see: FIRST where one ended).
+    """
+    return self._call(self._step_py, 2, action)
+
+  def _call(self, fn, count, *args):
+    spec = self._observation_spec
+    dtypes = [tf.int32, tf.float32, tf.float32, spec.dtype] * count
+    tensors = tf.numpy_function(fn, list(args), dtypes, stateful=True)
+    shapes = [[self.num_envs]] * 3 + [[self.num_envs] + spec.shape.as_list()]
+    for tensor, shape in zip(tensors, shapes * count):
+      tensor.set_shape(shape)
+    return [ts.TimeStep(*tensors[4 * i:4 * i + 4]) for i in range(count)]
+
+  def _reset_py(self):
+    return InGraphEnvironment._flat(self.py_environment.reset())
+
+  def _current_py(self):
+    return InGraphEnvironment._flat(self.py_environment.current_time_step())
+
+  def _step_py(self, action):
+    last, following = self.py_environment.step(action)
+    return (InGraphEnvironment._flat(last) +
+            InGraphEnvironment._flat(following))

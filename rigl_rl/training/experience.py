@@ -18,7 +18,8 @@ from rigl_rl import checks
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import replay as replay_lib
 
-# (time_step, env steps) -> time_step after collecting them.
+# (time_step, iterations) -> time_step after collecting `iterations` steps of
+# every env.
 CollectFn = Callable[[object, int], object]
 
 
@@ -30,6 +31,12 @@ class OffPolicy:
   actions. Train step k (k = 1, 2, ...) comes once ceil(k / replay_ratio)
   env steps follow the initial collect, so the counts are exact over a run
   and a resume (they follow from the checkpointed train step).
+
+  With N envs collecting (`Runner.num_envs`) env steps come N at a time:
+  train step k comes after the fewest collect iterations of N that reach
+  ceil(k / replay_ratio), so several train steps may follow one iteration
+  (at ratio 1 and N = 8, train steps 1-8 all follow env step 8), and a run
+  takes the same train steps as with one env.
   """
 
   def __init__(self,
@@ -91,13 +98,21 @@ class OffPolicy:
     self.update_horizon = update_horizon
     self.reward_clip = reward_clip
     self.memory = None
+    self.num_envs = 1
 
-  def build(self, time_step_spec, action_spec, bundle) -> None:
+  def build(self, time_step_spec, action_spec, bundle,
+            num_envs: int = 1) -> None:
     """Creates the replay memory (before a checkpoint restores it).
 
+    Args:
+      time_step_spec: one env's time step spec.
+      action_spec: one env's action spec.
+      bundle: the agent's `AgentBundle`.
+      num_envs: envs collecting, each `add` one transition of each.
+
     Raises:
-      ConfigError: for an agent that can only learn on-policy, or a memory
-        larger than the memory available.
+      ConfigError: for an agent that can only learn on-policy, a memory
+        larger than the memory available, or one that takes a single env.
     """
     if bundle.prepare_rollout is not None:
       raise ConfigError(f'{bundle.algorithm} learns on-policy; set '
@@ -107,10 +122,11 @@ class OffPolicy:
         self._replay.nbytes(time_step_spec, action_spec,
                             self.replay_capacity),
         'OffPolicy.replay_capacity')
+    self.num_envs = num_envs
     self.memory = self._replay(time_step_spec, action_spec,
                                self.replay_capacity,
                                update_horizon=self.update_horizon,
-                               gamma=bundle.gamma)
+                               gamma=bundle.gamma, num_envs=num_envs)
     if self.memory.prioritized and bundle.example_losses is None:
       raise ConfigError(
           f'{bundle.algorithm} does not report per-example losses, which '
@@ -141,15 +157,26 @@ class OffPolicy:
     return (train_steps * ratio.denominator + ratio.numerator - 1
             ) // ratio.numerator
 
+  def iterations_after(self, train_steps):
+    """Collect iterations (of `num_envs` env steps) after the initial
+    collect once `train_steps` are done: the fewest whose env steps reach
+    `env_steps_after(train_steps)`."""
+    return (self.env_steps_after(train_steps) + self.num_envs - 1
+            ) // self.num_envs
+
   def train_steps_until(self, env_steps: int) -> int:
     """The fewest train steps after which `env_steps` env steps are done."""
     after_collect = env_steps - self.initial_collect_steps
     if after_collect <= 0:
       return 0
-    # The least k with ceil(k / ratio) >= after_collect.
-    return math.floor((after_collect - 1) * self.replay_ratio) + 1
+    # The least k with iterations_after(k) >= m, the iterations that reach
+    # after_collect: ceil(k / ratio) > N (m - 1), so k > N (m - 1) ratio.
+    iterations = -(-after_collect // self.num_envs)
+    return math.floor(
+        self.num_envs * (iterations - 1) * self.replay_ratio) + 1
 
   def add(self, time_step, action, next_time_step) -> None:
+    """Stores one transition of each env (batch-`num_envs` tensors)."""
     if self.reward_clip is not None:
       next_time_step = next_time_step._replace(reward=tf.clip_by_value(
           next_time_step.reward, -self.reward_clip, self.reward_clip))
@@ -157,15 +184,19 @@ class OffPolicy:
 
   def batch(self, collect: CollectFn, time_step,
             rng: tf.random.Generator) -> Tuple[object, replay_lib.Batch]:
-    """In graph: collects the env steps the next train step follows, then
-    samples its batch (with importance weights from a prioritized memory)."""
+    """In graph: collects the env steps the next train step follows (in
+    iterations of `num_envs`, none when the last iteration reached them),
+    then samples its batch (with importance weights from a prioritized
+    memory)."""
     ratio = self.replay_ratio
-    if ratio.numerator == 1:
-      steps = ratio.denominator  # The same count before every train step.
+    if ratio.numerator == 1 and ratio.denominator % self.num_envs == 0:
+      # The same count before every train step.
+      iterations = ratio.denominator // self.num_envs
     else:
       done = tf.cast(self._train_step, tf.int64)
-      steps = self.env_steps_after(done + 1) - self.env_steps_after(done)
-    time_step = collect(time_step, steps)
+      iterations = self.iterations_after(done + 1) - self.iterations_after(
+          done)
+    time_step = collect(time_step, iterations)
     return time_step, self.memory.training_batch(self.batch_size, rng)
 
   def learned(self, batch: replay_lib.Batch, loss_info) -> None:
@@ -225,14 +256,25 @@ class OnPolicy:
     self.cycle = epochs * self.minibatches  # Train steps per rollout.
     self.memory = None
 
-  def build(self, time_step_spec, action_spec, bundle) -> None:
+  def build(self, time_step_spec, action_spec, bundle,
+            num_envs: int = 1) -> None:
     """Creates the rollout and its prepared copy (checkpointed, so a run
     stopped mid-epoch resumes on the same rollout and minibatch order).
 
+    Args:
+      time_step_spec: the env's time step spec.
+      action_spec: its action spec.
+      bundle: the agent's `AgentBundle`.
+      num_envs: envs collecting; rollouts take one for now.
+
     Raises:
-      ConfigError: for an agent without `prepare_rollout`, or a rollout
-        larger than the memory available.
+      ConfigError: for an agent without `prepare_rollout`, more than one
+        env, or a rollout larger than the memory available.
     """
+    if num_envs != 1:
+      raise ConfigError(
+          f'Runner.num_envs={num_envs}: OnPolicy rollouts take one env for '
+          'now; set Runner.num_envs = 1')
     if bundle.prepare_rollout is None:
       raise ConfigError(f'{bundle.algorithm} learns off-policy from replay; '
                         'set Runner.experience = @OffPolicy()')

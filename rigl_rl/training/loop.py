@@ -111,6 +111,7 @@ class Runner:
                eval_min_steps: int = 0,
                checkpoint_interval: int = gin.REQUIRED,
                experience=gin.REQUIRED,
+               num_envs: int = 1,
                seed: int = 0,
                log_interval: int = 1000,
                max_checkpoints: int = 3,
@@ -135,6 +136,12 @@ class Runner:
       checkpoint_interval: env steps between checkpoints.
       experience: where train batches come from, `@OffPolicy()` (replay)
         or `@OnPolicy()` (rollouts).
+      num_envs: training envs collecting together, each loop iteration one
+        step of every one (`envs/vector.py`), their transitions added env
+        0 first. Env steps count all of them: epsilon schedules, intervals
+        and replay ratios are per env step, as with one env; the env-step
+        counts above and the initial collect must be multiples of it.
+        Evaluation stays on one env.
       seed: seeds TensorFlow, masks, environments and the run's generator.
       log_interval: env steps between progress lines and train summaries.
       max_checkpoints: checkpoints kept on disk; older ones are deleted.
@@ -149,7 +156,8 @@ class Runner:
 
     Raises:
       ConfigError: for an empty root_dir, counts that are not positive
-        integers, a negative seed, or run lengths that leave no training.
+        integers, a negative seed, run lengths that leave no training, or
+        env-step counts that are not multiples of num_envs.
     """
     if not root_dir:  # os.path.join('', ...) would write into the cwd.
       raise ConfigError('the run directory is empty; pass --root_dir=DIR')
@@ -157,7 +165,7 @@ class Runner:
                 eval_interval=eval_interval, eval_episodes=eval_episodes,
                 checkpoint_interval=checkpoint_interval,
                 log_interval=log_interval, max_chunk=max_chunk,
-                max_checkpoints=max_checkpoints)
+                max_checkpoints=max_checkpoints, num_envs=num_envs)
     checks.ints('Runner', minimum=0, seed=seed, eval_min_steps=eval_min_steps)
     self.experience = experience
     self.total_train_steps = experience.total_train_steps(num_env_steps)
@@ -165,6 +173,7 @@ class Runner:
     self.env_name = factory.spec_name(env_name)
     self.num_env_steps = num_env_steps
     self.max_chunk = max_chunk
+    self.num_envs = num_envs
     self.seed = seed
     self.diagnostics = diagnostics
     self.plasticity_baselines = list(plasticity_baselines)
@@ -173,17 +182,20 @@ class Runner:
     # TF, NumPy and Python's generator: tf_keras initialisers without a
     # seed draw theirs from Python's.
     tf_keras.utils.set_random_seed(seed)
-    self.env = factory.make_environment(env_name, seed)
+    self.env = factory.make_vector_environment(env_name, seed, num_envs)
     self.eval_env = factory.make_environment(env_name, seed + 1)
     self.bundle = agent_fn(
         self.env.time_step_spec(), self.env.action_spec(), seed=seed)
     for network in self.bundle.sparse:
       network.updater.bind(self.total_train_steps)
     experience.build(self.env.time_step_spec(), self.env.action_spec(),
-                     self.bundle)
+                     self.bundle, num_envs)
     self.rng = tf.random.Generator.from_seed(seed)
     self.env_steps = tf.Variable(0, dtype=tf.int64, name='env_steps')
-    self._episode_return = tf.Variable(0.0, name='episode_return')
+    # Each env's episode in flight; not checkpointed, since a resumed run
+    # starts new episodes.
+    self._episode_return = tf.Variable(tf.zeros([num_envs]),
+                                       name='episode_return')
     # Running totals over the whole run; each hook that reports training
     # returns keeps its own mark of where it last read them.
     self._returns_total = tf.Variable(0.0, dtype=tf.float64,
@@ -203,6 +215,13 @@ class Runner:
         evaluation,
         hooks_lib.Checkpointing(checkpoint_interval),
     ]
+    self._check_multiples_of_num_envs({
+        'Runner.num_env_steps': num_env_steps,
+        'Runner.eval_interval': eval_interval,
+        'Runner.checkpoint_interval': checkpoint_interval,
+        'Runner.log_interval': log_interval,
+        'OffPolicy.initial_collect_steps': experience.initial_collect_steps,
+    })
     hook_state = {}
     for hook in self.hooks:
       state = hook.bind(self)
@@ -216,7 +235,6 @@ class Runner:
         replay=experience.memory,
         rng=self.rng,
         env_steps=self.env_steps,
-        episode_return=self._episode_return,
         returns_total=self._returns_total,
         episodes_total=self._episodes_total,
         sparse={network.name: network.state for network in self.bundle.sparse},
@@ -234,6 +252,19 @@ class Runner:
     self._saved: Optional[Tuple[int, int]] = None
     self._prepared = False
     self._resumed = False
+
+  def _check_multiples_of_num_envs(self, settings) -> None:
+    """Raises ConfigError unless every env-step count the run stops at (the
+    `settings`, by gin name, and the hooks' intervals) is a multiple of
+    num_envs, which collect iterations advance by."""
+    counts = list(settings.items()) + [
+        (f'the interval of {type(hook).__name__}', hook.interval)
+        for hook in self.hooks if isinstance(hook, hooks_lib.EnvStepHook)]
+    for name, count in counts:
+      if count % self.num_envs:
+        raise ConfigError(
+            f'{name} ({count}) is not a multiple of Runner.num_envs='
+            f'{self.num_envs}, whose envs step together; make it one')
 
   # ------------------------------------------------------------ position --
 
@@ -257,14 +288,15 @@ class Runner:
   def iterations_to_env_step(self, env_step: int) -> int:
     """Loop iterations until `env_step` env steps are done (0 if they are)."""
     if self.collecting:
-      return max(0, env_step - self.env_step)
+      return max(0, -(-(env_step - self.env_step) // self.num_envs))
     return max(0, self.experience.train_steps_until(env_step) -
                self.train_step)
 
   def iterations_to_phase_end(self) -> int:
     """Iterations to the end of the initial collect, or of the run."""
     if self.collecting:
-      return self.experience.initial_collect_steps - self.env_step
+      return (self.experience.initial_collect_steps -
+              self.env_step) // self.num_envs
     return self.total_train_steps - self.train_step
 
 
@@ -273,28 +305,31 @@ class Runner:
   def _collect_step(self, time_step, action):
     # Orders the env's py_func ops: an action need not read the time step.
     with tf.control_dependencies(tf.nest.flatten(time_step)):
-      next_time_step = self.env.step(action)
+      # Ended envs restart inside the step, so every iteration is one real
+      # step of every env.
+      next_time_step, following = self.env.step(action)
     self.experience.add(time_step, action, next_time_step)
-    ended = next_time_step.is_last()[0]
-    episode_return = self._episode_return + next_time_step.reward[0]
-    self._returns_total.assign_add(
-        tf.cast(tf.where(ended, episode_return, 0.0), tf.float64))
-    self._episodes_total.assign_add(tf.cast(ended, tf.int64))
+    ended = next_time_step.is_last()
+    episode_return = self._episode_return + next_time_step.reward
+    self._returns_total.assign_add(tf.reduce_sum(
+        tf.cast(tf.where(ended, episode_return, 0.0), tf.float64)))
+    self._episodes_total.assign_add(
+        tf.reduce_sum(tf.cast(ended, tf.int64)))
     self._episode_return.assign(tf.where(ended, 0.0, episode_return))
-    self.env_steps.assign_add(1)
-    # Reset right away so every iteration is one real environment step.
-    return tf.cond(ended, self.env.reset, lambda: next_time_step)
+    self.env_steps.assign_add(self.num_envs)
+    return following
 
   def _collect(self, time_step, steps, act):
-    """In graph: `steps` env steps of `act(time_step)` into experience.
+    """In graph: `steps` iterations of `act(time_step)` into experience,
+    each one env step of every env.
 
     Args:
-      time_step: the current batch-1 time step.
+      time_step: the current batch-`num_envs` time step.
       steps: a Python int, or a scalar tensor.
-      act: time_step -> batch-1 action.
+      act: time_step -> batch-`num_envs` actions.
 
     Returns:
-      The time step after the last env step.
+      The time step after the last iteration.
     """
     if isinstance(steps, int) and steps <= 4:
       # Unrolled: a loop costs more than a few env steps.
@@ -574,7 +609,7 @@ class Runner:
     previous_mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
     # Episodes in flight are not checkpointed: a resumed run starts a new one.
     self.env.reset()
-    self._episode_return.assign(0.0)
+    self._episode_return.assign(tf.zeros([self.num_envs]))
     self.experience.memory.close_episode()
     try:
       # A MuJoCo run's simulation warnings go to its run directory.

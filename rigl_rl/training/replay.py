@@ -126,6 +126,10 @@ class UniformReplay(Memory):
   one's, for m transitions summed, so that a learner's
   r + gamma * discount * V(s') bootstraps with gamma^m, or not at all after
   a terminal.
+
+  With `num_envs` N > 1 each add stores one transition of each env, env 0
+  first, so transition t of env e is the (t * N + e)-th added: an n-step
+  window steps N entries at a time and never chains two envs' transitions.
   """
 
   @staticmethod
@@ -136,11 +140,13 @@ class UniformReplay(Memory):
                        _spec_bytes(action_spec) + 3 * 4)
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
-               update_horizon: int = 1, gamma: float = 0.99):
+               update_horizon: int = 1, gamma: float = 0.99,
+               num_envs: int = 1):
     super().__init__(name='replay')
     self.capacity = int(capacity)
     self.update_horizon = int(update_horizon)
     self.gamma = float(gamma)
+    self.num_envs = int(num_envs)
     obs_spec = time_step_spec.observation
 
     def buffer(shape, dtype, name):
@@ -161,10 +167,10 @@ class UniformReplay(Memory):
     return tf.minimum(self.num_added, self.capacity)
 
   def add(self, time_step, action, next_time_step) -> None:
-    """Stores one transition from batch-1 tensors."""
+    """Stores one transition of each env from batch-`num_envs` tensors."""
     # Scatters, not sliced assigns: inside a loop of adds alone, TF copied
     # the whole buffer at every sliced assign (65 ms an add at 1M x 17).
-    index = [[self.num_added % self.capacity]]
+    index = self._newest(self.num_added)[:, None]
     self._observation.scatter_nd_update(index, time_step.observation)
     self._next_observation.scatter_nd_update(index,
                                              next_time_step.observation)
@@ -172,12 +178,17 @@ class UniformReplay(Memory):
     self._reward.scatter_nd_update(index, next_time_step.reward)
     self._discount.scatter_nd_update(index, next_time_step.discount)
     self._next_step_type.scatter_nd_update(index, next_time_step.step_type)
-    self.num_added.assign_add(1)
+    self.num_added.assign_add(self.num_envs)
+
+  def _newest(self, added) -> tf.Tensor:
+    """The ring positions an add after `added` transitions writes."""
+    return (added + tf.range(self.num_envs, dtype=tf.int64)) % self.capacity
 
   def close_episode(self) -> None:
     if self.num_added.numpy() > 0:
-      newest = [[(self.num_added - 1) % self.capacity]]
-      self._next_step_type.scatter_nd_update(newest, [ts.StepType.LAST])
+      newest = self._newest(self.num_added - self.num_envs)
+      self._next_step_type.scatter_nd_update(
+          newest[:, None], tf.fill([self.num_envs], ts.StepType.LAST))
 
   def sample(self, batch_size: int,
              rng: tf.random.Generator) -> trajectory.Transition:
@@ -188,12 +199,19 @@ class UniformReplay(Memory):
     # Starts (counted from the first add) whose n transitions are stored.
     oldest = self.num_added - self.size
     starts = oldest + rng.uniform(
-        [batch_size], 0, self.size - self.update_horizon + 1, dtype=tf.int64)
+        [batch_size], 0, self.size - self._window_span, dtype=tf.int64)
     return self._multi_step(starts)
+
+  @property
+  def _window_span(self) -> int:
+    """Entries from an n-step window's first transition to its last."""
+    return (self.update_horizon - 1) * self.num_envs
 
   def _multi_step(self, starts: tf.Tensor) -> trajectory.Transition:
     n = self.update_horizon
-    window = starts[:, None] + tf.range(n, dtype=tf.int64)[None, :]
+    # The same env's next n - 1 transitions.
+    window = starts[:, None] + self.num_envs * tf.range(
+        n, dtype=tf.int64)[None, :]
     positions = window % self.capacity
     ends = tf.equal(tf.gather(self._next_step_type, positions),
                     ts.StepType.LAST)
@@ -203,7 +221,7 @@ class UniformReplay(Memory):
     weights = tf.where(counted, self.gamma**tf.range(n, dtype=tf.float32),
                        0.0)
     summed = tf.reduce_sum(tf.cast(counted, tf.int64), axis=1)
-    last = (starts + summed - 1) % self.capacity
+    last = (starts + self.num_envs * (summed - 1)) % self.capacity
     transition = self.gather(last)
     first = self.gather(starts % self.capacity)
     reward = tf.reduce_sum(
@@ -257,6 +275,7 @@ class PrioritizedReplay(UniformReplay):
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
                update_horizon: int = 1, gamma: float = 0.99,
+               num_envs: int = 1,
                priority_exponent: float = 0.5,
                importance_exponent: float = 0.5,
                priority_epsilon: float = 1e-10):
@@ -268,6 +287,7 @@ class PrioritizedReplay(UniformReplay):
       capacity: transitions held.
       update_horizon: transitions summed into each sampled return.
       gamma: their discount.
+      num_envs: envs whose transitions each add stores (UniformReplay).
       priority_exponent: alpha, p_i = (loss_i + priority_epsilon)^alpha;
         Dopamine's agents take the square root (0.5).
       importance_exponent: beta of the importance weights; Dopamine's
@@ -280,7 +300,8 @@ class PrioritizedReplay(UniformReplay):
         numbers.
     """
     super().__init__(time_step_spec, action_spec, capacity,
-                     update_horizon=update_horizon, gamma=gamma)
+                     update_horizon=update_horizon, gamma=gamma,
+                     num_envs=num_envs)
     self.sampler = priorities.Priorities(
         self.capacity, priority_exponent=priority_exponent,
         importance_exponent=importance_exponent,
@@ -290,17 +311,18 @@ class PrioritizedReplay(UniformReplay):
     added = self.num_added.read_value()
     super().add(time_step, action, next_time_step)
     tree = self.sampler.tree
-    newest = tf.reshape(added % self.capacity, [1])
-    top = tf.reshape(tree.max_priority, [1])
+    newest = self._newest(added)
+    top = tf.fill([self.num_envs], tree.max_priority)
     if self.update_horizon == 1:
       tree.set(newest, top)
       return
-    # The overwritten start leaves; the start whose n-th transition this
-    # is enters (none in the first n - 1 adds, when leaf 0 stays 0).
-    start = added - self.update_horizon + 1
+    # The overwritten starts leave; the starts whose n-th transitions these
+    # are enter (none in the first n - 1 adds, when leaf 0 stays 0).
+    start = added - self._window_span + tf.range(self.num_envs,
+                                                 dtype=tf.int64)
     tree.set(
-        tf.concat([newest, [tf.maximum(start, 0) % self.capacity]], 0),
-        tf.concat([tf.zeros([1], tf.float64),
+        tf.concat([newest, tf.maximum(start, 0) % self.capacity], 0),
+        tf.concat([tf.zeros([self.num_envs], tf.float64),
                    tf.where(start >= 0, top, tf.zeros_like(top))], 0))
 
   def training_batch(self, batch_size: int,
@@ -471,6 +493,7 @@ class FrameReplay(Memory):
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
                update_horizon: int = 1, gamma: float = 0.99,
+               num_envs: int = 1,
                max_sample_attempts: int = 1000):
     """Allocates the memory (lazily: pages are touched as frames arrive).
 
@@ -481,13 +504,21 @@ class FrameReplay(Memory):
       capacity: transitions (frames) held.
       update_horizon: transitions summed into each sampled return.
       gamma: their discount.
+      num_envs: envs collecting; Dopamine's memory holds one episode stream,
+        so only 1.
       max_sample_attempts: invalid draws tolerated per batch before sampling
         gives up (only a nearly empty memory gets near it).
 
     Raises:
-      ConfigError: for an observation without a stack axis.
+      ConfigError: for an observation without a stack axis, or more than
+        one env.
     """
     super().__init__(name='frame_replay')
+    if num_envs != 1:
+      raise ConfigError(
+          f'Runner.num_envs={num_envs} needs an in-graph replay '
+          '(UniformReplay, PrioritizedReplay); FrameReplay takes one env for '
+          'now: set Runner.num_envs = 1')
     observation = time_step_spec.observation
     if observation.shape.rank < 2:
       raise ConfigError(
@@ -726,6 +757,7 @@ class PrioritizedFrameReplay(FrameReplay):
 
   def __init__(self, time_step_spec, action_spec, capacity: int,
                update_horizon: int = 1, gamma: float = 0.99,
+               num_envs: int = 1,
                max_sample_attempts: int = 1000,
                priority_exponent: float = 0.5,
                importance_exponent: float = 0.5,
@@ -739,6 +771,7 @@ class PrioritizedFrameReplay(FrameReplay):
       capacity: transitions (frames) held.
       update_horizon: transitions summed into each sampled return.
       gamma: their discount.
+      num_envs: envs collecting (FrameReplay: only 1).
       max_sample_attempts: redraws tolerated per batch before sampling
         gives up.
       priority_exponent: alpha (Dopamine's square root: 0.5).
@@ -746,11 +779,12 @@ class PrioritizedFrameReplay(FrameReplay):
       priority_epsilon: added to each loss (Dopamine's 1e-10).
 
     Raises:
-      ConfigError: for an observation without a stack axis, or exponents or
-        an epsilon that are not positive numbers.
+      ConfigError: for an observation without a stack axis, more than one
+        env, or exponents or an epsilon that are not positive numbers.
     """
     super().__init__(time_step_spec, action_spec, capacity,
                      update_horizon=update_horizon, gamma=gamma,
+                     num_envs=num_envs,
                      max_sample_attempts=max_sample_attempts)
     self.sampler = priorities.Priorities(
         capacity, priority_exponent=priority_exponent,

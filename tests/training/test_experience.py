@@ -120,3 +120,52 @@ def test_a_replay_larger_than_memory_is_refused_before_it_is_allocated():
                      r'OffPolicy.replay_capacity'):
     strategy.build(time_step_spec, action, bundle)
   assert strategy.memory is None
+
+
+def _built(num_envs, **kwargs):
+  """An OffPolicy built for `num_envs` envs on a tiny spec."""
+  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf
+  from tf_agents.specs import tensor_spec
+  from tf_agents.trajectories import time_step as ts
+  strategy = experience.OffPolicy(replay_capacity=16, **kwargs)
+  bundle = types.SimpleNamespace(
+      prepare_rollout=None, gamma=0.99, example_losses=None,
+      agent=types.SimpleNamespace(train_step_counter=tf.Variable(0)))
+  strategy.build(ts.time_step_spec(tensor_spec.TensorSpec([2], tf.float32)),
+                 tensor_spec.BoundedTensorSpec((), tf.int64, 0, 1), bundle,
+                 num_envs=num_envs)
+  return strategy
+
+
+def test_n_envs_train_on_the_iteration_that_reaches_each_train_step():
+  strategy = _built(8, initial_collect_steps=16, replay_ratio=1)
+  assert strategy.memory.num_envs == 8
+  # Train steps 1-8 all follow the first iteration of 8 env steps.
+  assert [strategy.iterations_after(k) for k in range(10)] == (
+      [0] + [1] * 8 + [2])
+  assert strategy.train_steps_until(16) == 0
+  assert strategy.train_steps_until(24) == 1
+  assert strategy.train_steps_until(32) == 9
+  # The same train steps in a run as with one env.
+  assert strategy.total_train_steps(1016) == 1000
+
+
+@pytest.mark.parametrize('num_envs', [1, 2, 3, 4, 8])
+@pytest.mark.parametrize('ratio', [0.25, 1, 3, 0.4, 1.5])
+def test_n_envs_keep_the_replay_ratio_s_positions(num_envs, ratio):
+  collect = 24
+  strategy = _built(num_envs, initial_collect_steps=collect,
+                    replay_ratio=ratio)
+  one_env = experience.OffPolicy(initial_collect_steps=collect,
+                                 replay_ratio=ratio)
+  env_after = lambda k: collect + num_envs * strategy.iterations_after(k)
+  for k in range(1, 60):
+    # Train step k follows the fewest whole iterations that reach the env
+    # step one env trains it at.
+    wanted = collect + one_env.env_steps_after(k)
+    assert wanted <= env_after(k) < wanted + num_envs
+  for env in range(collect, collect + 40 * num_envs, num_envs):
+    assert strategy.train_steps_until(env) == min(
+        k for k in range(0, 1000) if k == 0 and env == collect or
+        k > 0 and env_after(k) >= env)

@@ -8,6 +8,7 @@ import tensorflow as tf
 from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
+from rigl_rl.errors import ConfigError
 from rigl_rl.training import experience
 from rigl_rl.training import replay
 
@@ -476,3 +477,10 @@ def test_atari_dqn_trains_on_prioritized_frames(tmp_path):
   assert np.sum(leaves[:written] == 0) == 3 * episodes
   assert np.all(leaves[written:] == 0)
   assert np.isfinite(runner.last_losses['loss'])
+
+
+def test_frame_replay_takes_one_env_for_now():
+  with pytest.raises(ConfigError, match=r'needs an in-graph replay '
+                     r'\(UniformReplay, PrioritizedReplay\); FrameReplay '
+                     r'takes one env for now'):
+    replay.FrameReplay(SPEC, ACTIONS, capacity=10, num_envs=2)

@@ -4,12 +4,16 @@ import json
 import os
 
 import gin
+import gymnasium as gym
 import numpy as np
 import pytest
 import tensorflow as tf
 from tf_agents.trajectories import time_step as ts
 
 from rigl_rl import config
+from rigl_rl.envs import factory
+from rigl_rl.envs import in_graph
+from rigl_rl.envs import vector
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import hooks
 from rigl_rl.training import loop
@@ -301,3 +305,107 @@ def test_priorities_resume_from_the_checkpoint(tmp_path):
   assert tree.max_priority.numpy() == (
       runner.experience.memory.sampler.tree.max_priority.numpy())
   assert resumed.run() == 'finished' and resumed.train_step == 300
+
+
+def _checkpoint_tensors(runner, env_step):
+  reader = tf.train.load_checkpoint(runner.checkpoints.path(env_step))
+  return {key: reader.get_tensor(key)
+          for key in reader.get_variable_to_shape_map()
+          if key != '_CHECKPOINTABLE_OBJECT_GRAPH'}
+
+
+def test_one_vectorised_env_reproduces_the_single_env_run(tmp_path,
+                                                          monkeypatch):
+  # gymnasium's SyncVectorEnv against the single-env wrapper stepped as the
+  # loop stepped one env before vectorisation (reset right after LAST).
+  bindings = conftest.overridden(conftest.smoke_bindings('rigl'),
+                                 'OffPolicy.update_horizon = 3',
+                                 'OffPolicy.replay_ratio = 0.5')
+  vectorised = conftest.train_in_process(
+      tmp_path / 'vector', 'dqn', 'cartpole_rigl.gin', 'rigl',
+      bindings + ['Runner.num_envs = 1'])
+  gin.clear_config()
+
+  def single_env(spec, seed, num_envs):
+    assert num_envs == 1
+    return in_graph.InGraphVectorEnvironment(vector.PyEnvironments(
+        [factory.make_py_environment(spec, seed)]))
+  monkeypatch.setattr(factory, 'make_vector_environment', single_env)
+  single = conftest.train_in_process(tmp_path / 'single', 'dqn',
+                                     'cartpole_rigl.gin', 'rigl', bindings)
+  first, second = (_checkpoint_tensors(run, 400)
+                   for run in (vectorised, single))
+  assert sorted(first) == sorted(second) and len(first) > 50
+  for key, value in first.items():
+    np.testing.assert_array_equal(value, second[key], err_msg=key)
+  assert vectorised.finished_episodes() == single.finished_episodes()
+
+
+def test_four_envs_keep_counts_returns_and_each_env_s_stream(tmp_path):
+  recorder = _Recorder(40)
+  config.parse([conftest.gin_path('cartpole_dense.gin')],
+               conftest.smoke_bindings('dense') + [
+                   'Runner.num_envs = 4', 'OffPolicy.update_horizon = 3'])
+  runner = Runner(str(tmp_path / 'run'), extra_hooks=[recorder],
+                  verbose=False)
+  assert runner.run() == 'finished'
+  assert (runner.env_step, runner.train_step) == (400, 300)
+  # Hooks act on the one-env counts' env steps: after the initial collect
+  # (100), iteration i (env step 100 + 4i) first trains step 4i - 3.
+  assert recorder.positions == [(40, 0), (80, 0)] + [
+      (env, env - 100 - 3) for env in range(120, 401, 40)]
+  # Replay each env's stream through a CartPole of its seed with the stored
+  # actions: every transition is that env's, in order.
+  memory = runner.experience.memory
+  assert int(memory.num_added) == 400
+  stored = memory.gather(tf.range(400, dtype=tf.int64))
+  observation = stored.time_step.observation.numpy()
+  next_observation = stored.next_time_step.observation.numpy()
+  actions = stored.action_step.action.numpy()
+  rewards = stored.next_time_step.reward.numpy()
+  ends = stored.next_time_step.step_type.numpy() == ts.StepType.LAST
+  returns = []
+  for env_index, seed in enumerate(vector.env_seeds(0, 4)):
+    env = gym.make('CartPole-v0')
+    current, _ = env.reset(seed=seed)
+    episode_return = 0.0
+    for position in range(env_index, 400, 4):
+      np.testing.assert_array_equal(observation[position], current)
+      current, reward, terminated, truncated, _ = env.step(
+          int(actions[position]))
+      np.testing.assert_array_equal(next_observation[position], current)
+      assert rewards[position] == reward
+      assert ends[position] == (terminated or truncated)
+      episode_return += reward
+      if terminated or truncated:
+        returns.append(episode_return)
+        episode_return = 0.0
+        current, _ = env.reset()
+  # The run reports exactly the episodes the four envs finished.
+  total, count = runner.finished_episodes()
+  assert count == len(returns) > 4
+  assert total == sum(returns)
+
+
+def test_env_step_counts_must_be_multiples_of_num_envs(tmp_path):
+  config.parse([conftest.gin_path('cartpole_dense.gin')],
+               conftest.smoke_bindings('dense') + ['Runner.num_envs = 3'])
+  with pytest.raises(ConfigError, match=r'Runner.num_env_steps \(400\) is '
+                     r'not a multiple of Runner.num_envs=3'):
+    Runner(str(tmp_path / 'run'), verbose=False)
+  gin.clear_config()
+  config.parse([conftest.gin_path('cartpole_dense.gin')],
+               conftest.overridden(conftest.smoke_bindings('dense'),
+                                   'Runner.log_interval = 110') +
+               ['Runner.num_envs = 4'])
+  with pytest.raises(ConfigError,
+                     match=r'Runner.log_interval \(110\) is not a multiple'):
+    Runner(str(tmp_path / 'run2'), verbose=False)
+
+
+def test_rollouts_take_one_env_for_now(tmp_path):
+  config.parse([conftest.gin_path('cartpole_dense.gin', 'ppo')],
+               conftest.smoke_bindings('dense', 'ppo') +
+               ['Runner.num_envs = 2'])
+  with pytest.raises(ConfigError, match='OnPolicy rollouts take one env'):
+    Runner(str(tmp_path / 'run'), verbose=False)

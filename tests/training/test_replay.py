@@ -239,3 +239,78 @@ def test_prioritized_exponents_must_be_positive():
   with pytest.raises(ConfigError, match='PrioritizedReplay.importance_exponent '
                      'must be a number > 0, got 0'):
     _prioritized(4, importance_exponent=0)
+
+
+def _add_envs(memory, observations, rewards, ends=()):
+  """One add of len(observations) envs: env e goes from observations[e] to
+  observations[e] + 1 with rewards[e]; envs in `ends` terminate."""
+  n = len(observations)
+  last = [e in ends for e in range(n)]
+
+  def time_step(values, kinds, reward, discount):
+    return ts.TimeStep(step_type=tf.constant(kinds, tf.int32),
+                       reward=tf.constant(reward, tf.float32),
+                       discount=tf.constant(discount, tf.float32),
+                       observation=tf.constant(
+                           [[float(v)] * 3 for v in values]))
+  memory.add(time_step(observations, [ts.StepType.MID] * n, [0.0] * n,
+                       [1.0] * n),
+             tf.zeros([n], tf.int64),
+             time_step([o + 1 for o in observations],
+                       [ts.StepType.LAST if l else ts.StepType.MID
+                        for l in last], rewards,
+                       [0.0 if l else 1.0 for l in last]))
+
+
+def test_n_step_windows_follow_one_env_through_interleaved_adds():
+  spec = ts.time_step_spec(tensor_spec.TensorSpec([3], tf.float32))
+  action_spec = tensor_spec.BoundedTensorSpec([], tf.int64, 0, 1)
+  memory = replay.UniformReplay(spec, action_spec, 16, update_horizon=3,
+                                gamma=0.5, num_envs=2)
+  # Env 0 observes 0, 1, 2, 3 (rewards 1-4); env 1 observes 100-103
+  # (rewards 10-40) and terminates after its 2nd step.
+  for t in range(4):
+    _add_envs(memory, [t, 100 + t], [t + 1.0, 10.0 * (t + 1)],
+              ends=(1,) if t == 1 else ())
+  assert int(memory.num_added) == 8
+  # Entries in add order: env 0 at even positions, env 1 at odd ones.
+  batch = memory._multi_step(tf.range(4, dtype=tf.int64))  # pylint: disable=protected-access
+  np.testing.assert_allclose(batch.time_step.observation.numpy()[:, 0],
+                             [0, 100, 1, 101])
+  np.testing.assert_allclose(batch.next_time_step.reward.numpy(), [
+      1 + 0.5 * 2 + 0.25 * 3,  # Env 0's steps 0-2, not env 1's.
+      10 + 0.5 * 20,           # Stops at env 1's terminal.
+      2 + 0.5 * 3 + 0.25 * 4,
+      20.0])
+  np.testing.assert_allclose(batch.next_time_step.observation.numpy()[:, 0],
+                             [3, 102, 4, 102])
+  np.testing.assert_allclose(batch.next_time_step.discount.numpy(),
+                             [0.25, 0.0, 0.25, 0.0])
+  # Only starts whose env has two more transitions stored are drawn:
+  # positions 0-3, not env 0's 2 and 3 nor env 1's 102 and 103.
+  sampled = memory.sample(512, tf.random.Generator.from_seed(0))
+  assert set(sampled.time_step.observation.numpy()[:, 0].astype(int)) == {
+      0, 1, 100, 101}
+  # A resume ends each env's newest transition.
+  memory.close_episode()
+  assert memory.gather(tf.constant([6, 7], tf.int64)).next_time_step \
+      .step_type.numpy().tolist() == [ts.StepType.LAST] * 2
+  assert memory.gather(tf.constant([5], tf.int64)).next_time_step \
+      .step_type.numpy().tolist() == [ts.StepType.MID]
+
+
+def test_prioritized_starts_of_n_envs_enter_when_their_window_is_stored():
+  memory = _prioritized(8, update_horizon=2, num_envs=2)
+  _add_envs(memory, [0, 100], [1.0, 1.0])
+  np.testing.assert_array_equal(_leaves(memory), [0] * 8)
+  _add_envs(memory, [1, 101], [1.0, 1.0])
+  # Each env's first transition now has its 2-step window.
+  np.testing.assert_array_equal(_leaves(memory), [1, 1, 0, 0, 0, 0, 0, 0])
+  for t in range(2, 5):
+    _add_envs(memory, [t, 100 + t], [1.0, 1.0])
+  # 10 added into 8: positions 0 and 1 hold the newest (no window yet),
+  # 2-7 the starts whose windows are stored.
+  np.testing.assert_array_equal(_leaves(memory), [0, 0, 1, 1, 1, 1, 1, 1])
+  drawn = memory.training_batch(256, tf.random.Generator.from_seed(0))
+  assert set(drawn.experience.time_step.observation.numpy()[:, 0]) == {
+      1, 2, 3, 101, 102, 103}
