@@ -49,14 +49,26 @@ class _SparseGradients:
 
     tf.cond(updater.is_due(step), update, lambda: tf.constant(False))
 
-  def __call__(self, grads_and_vars):
-    grads_and_vars = list(grads_and_vars)
+  def _update_all_masks(self, strategy: tf.distribute.Strategy,
+                        grads_and_vars) -> None:
+    """In cross-replica context: every mask update due at this step."""
     # Applies done so far: this is train step t's gradient.
     step = self.optimizer.iterations
-    grads = {var.ref(): grad for grad, var in grads_and_vars}
+    # The gradients are summed over the replicas already, so every replica
+    # holds the same ones: the first's decide, once, for all of them.
+    grads = {var.ref(): strategy.experimental_local_results(grad)[0]
+             for grad, var in grads_and_vars}
     for network in self.networks:
       if network.updater.window is not None:
         self._update_masks(network, step, grads)
+
+  def __call__(self, grads_and_vars):
+    grads_and_vars = list(grads_and_vars)
+    # Masks change once, in cross-replica context, so that under a
+    # distribution strategy every replica gets the same masks, slots and
+    # random draws (without a strategy this just calls the update).
+    tf.distribute.get_replica_context().merge_call(
+        self._update_all_masks, args=(grads_and_vars,))
     # Read after the updates, so the gradient is masked by the new masks.
     return [(grad if var.ref() not in self._masks else
              grad * self._masks[var.ref()], var)
