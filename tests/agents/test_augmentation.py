@@ -87,27 +87,33 @@ def test_observation_and_next_observation_get_draws_of_their_own(double_q):
   experience = trajectory.Transition(
       step, policy_step.PolicyStep(tf.zeros([4], tf.int64), (), ()), step)
   agent = bundle.agent
-  # A target unlike the online network, so that their argmaxes differ.
-  perturb = np.random.default_rng(2)
-  for variable in agent._target_q_network.trainable_variables:  # pylint: disable=protected-access
-    variable.assign(perturb.normal(size=variable.shape).astype(np.float32))
+  online = bundle.trained[0].network
+  target = agent._target_q_network  # pylint: disable=protected-access
+  # One generator, seeded by the agent's seed, drawn for the observation
+  # first and then, again, for the next one: Dopamine's rng1 and rng2.
+  rng = tf.random.Generator.from_seed(7)
+  first, second = drq(image, rng), drq(image, rng)
+  # A target unlike the online network, redrawn until their argmaxes on s'
+  # differ, so that the bootstrap tells double Q-learning from plain.
+  online_choice = online.call(second)[0].numpy().argmax(-1)
+  for seed in range(100):
+    perturb = np.random.default_rng(seed)
+    for variable in target.trainable_variables:
+      variable.assign(perturb.normal(size=variable.shape).astype(np.float32))
+    next_q = target.call(second)[0].numpy()
+    if np.any(next_q.argmax(-1) != online_choice):
+      break
+  assert np.any(next_q.argmax(-1) != online_choice)
   loss_info = agent._loss(experience, td_errors_loss_fn=agent._td_errors_loss_fn,  # pylint: disable=protected-access
                           gamma=0.99, training=True)
   # Observation, then next observation: with double Q-learning the online
   # and target networks see the same draw of s', as in Dopamine.
   assert len(seen) == 2
-  # One generator, seeded by the agent's seed, drawn for the observation
-  # first and then, again, for the next one: Dopamine's rng1 and rng2.
-  rng = tf.random.Generator.from_seed(7)
-  first, second = drq(image, rng), drq(image, rng)
   np.testing.assert_allclose(seen[0][1], first)
   np.testing.assert_allclose(seen[1][1], second)
   assert not np.allclose(first, second)
-  online = bundle.trained[0].network
-  next_q = agent._target_q_network.call(second)[0].numpy()  # pylint: disable=protected-access
-  chooser = online.call(second)[0].numpy() if double_q else next_q
-  assert double_q == bool(np.any(chooser.argmax(-1) != next_q.argmax(-1)))
-  bootstrap = next_q[np.arange(4), chooser.argmax(axis=-1)]
+  chosen = online_choice if double_q else next_q.argmax(-1)
+  bootstrap = next_q[np.arange(4), chosen]
   error = 1.0 + 0.99 * bootstrap - online.call(first)[0].numpy()[:, 0]
   huber = np.where(np.abs(error) <= 1, 0.5 * error**2, np.abs(error) - 0.5)
   np.testing.assert_allclose(loss_info.extra.td_loss, huber, rtol=1e-4)
