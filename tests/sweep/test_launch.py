@@ -16,7 +16,6 @@ from tests.conftest import REPO, gin_path
 
 SWEEP = os.path.join(REPO, 'bin', 'sweep')
 TINY = [
-    'NUM_ENV_STEPS = 1500',
     'EVAL_INTERVAL = 500',
     'EVAL_EPISODES = 2',
     'CHECKPOINT_INTERVAL = 100',
@@ -28,6 +27,11 @@ TINY = [
 ]
 
 
+# The SPARSITY=0.9 runs are six times longer: the sweep is stopped early in
+# one of them, thousands of env steps before its end, however slow the machine.
+SHORT_STEPS, LONG_STEPS = 1500, 9000
+
+
 def _spec(tmp_path):
   bindings = ''.join(f'\n  - {b}' for b in TINY)
   path = tmp_path / 'spec.yaml'
@@ -36,7 +40,11 @@ seeds: [0, 1]
 bindings:{bindings}
 experiments:
   - gin_files: [{gin_path('cartpole_static.gin')}]
-    grid: {{SPARSITY: [0.8, 0.9]}}
+    bindings: ['NUM_ENV_STEPS = {SHORT_STEPS}']
+    grid: {{SPARSITY: [0.8]}}
+  - gin_files: [{gin_path('cartpole_static.gin')}]
+    bindings: ['NUM_ENV_STEPS = {LONG_STEPS}']
+    grid: {{SPARSITY: [0.9]}}
   # Fails at start-up: recorded, and the others go on.
   - gin_files: [{gin_path('cartpole_dense.gin')}]
     grid: {{OffPolicy.replay_ratio: [0]}}
@@ -63,20 +71,21 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   bad = [os.path.join(sweep_dir, f'cartpole_dense__OffPolicy.replay_ratio=0__SEED={seed}')
          for seed in (0, 1)]
 
-  # Stop once some run has finished and another has a checkpoint but is not
-  # past its first evaluation (a third of the way), far from its end.
+  # Stop once a short run has finished and a long one has a checkpoint but
+  # has not reached its evaluation at 2000 env steps: 7000 or more from its
+  # end, whether the long runs began with the short ones or after them.
   process = _sweep(sweep_dir, spec)
-  deadline = time.time() + 300
+  deadline = time.time() + 600
   while time.time() < deadline and process.poll() is None:
     done = [r for r in good if launch.finished(r)]
-    half = [r for r in good
-            if _checkpointed(r) and (launch.progress(r) or 0) < 0.5]
-    if done and half:
+    early = [r for r in good if 'SPARSITY=0.9' in r and _checkpointed(r)
+             and (launch.progress(r) or 0) < 2000 / LONG_STEPS]
+    if done and early:
       break
     time.sleep(0.3)
   assert process.poll() is None, process.communicate()[0]
   process.send_signal(signal.SIGINT)
-  output = process.communicate(timeout=120)[0]
+  output = process.communicate(timeout=300)[0]
   assert process.returncode == 130, output
   assert 'Run the same command to go on' in output
   assert launch.RAY_TOKEN_NOTICE not in output  # Ray's notice is dropped.
@@ -88,8 +97,9 @@ def test_sweep_interrupted_and_resumed(tmp_path):
   half_done = [r for r in good if _checkpointed(r) and not launch.finished(r)]
   assert finished_before and half_done, status
 
+  # Generous: on a loaded 2-core machine the resumed sweep takes minutes.
   process = _sweep(sweep_dir, spec)
-  output = process.communicate(timeout=300)[0]
+  output = process.communicate(timeout=900)[0]
   assert process.returncode == 1, output  # The failing runs.
   assert f'{len(finished_before)} finished before (skipped)' in output
   assert all(launch.finished(r) for r in good), output
