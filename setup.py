@@ -61,7 +61,9 @@ setuptools.setup(
         'wandb': ['wandb>=0.16'],
         # The CUDA libraries TensorFlow needs to see an NVIDIA GPU.
         'gpu': ['tensorflow[and-cuda]>=2.21,<2.22'],
-        'test': ['pytest>=8',
+        # pytest-xdist: the suite runs on every core (most of its time is
+        # single-threaded tracing and process start-up).
+        'test': ['pytest>=8', 'pytest-xdist>=3.5',
                  'rigl_rl[sweep,report,video,mlflow,wandb,export]'],
     },
 )
