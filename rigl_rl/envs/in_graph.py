@@ -13,8 +13,8 @@ from tf_agents.specs import tensor_spec
 from tf_agents.trajectories import time_step as ts
 
 
-class InGraphEnvironment:
-  """A PyEnvironment whose reset/step are TF ops returning batch-1 TimeSteps."""
+class _InGraph:
+  """The specs of a stepped environment, one env's (no batch dimension)."""
 
   def __init__(self, py_env: py_environment.PyEnvironment):
     self.py_environment = py_env
@@ -23,10 +23,16 @@ class InGraphEnvironment:
     self._time_step_spec = ts.time_step_spec(self._observation_spec)
 
   def time_step_spec(self) -> ts.TimeStep:
+    """One env's time step spec."""
     return self._time_step_spec
 
   def action_spec(self):
+    """One env's action spec."""
     return self._action_spec
+
+
+class InGraphEnvironment(_InGraph):
+  """A PyEnvironment whose reset/step are TF ops returning batch-1 TimeSteps."""
 
   def reset(self) -> ts.TimeStep:
     return self._call(self._reset_py)
@@ -67,7 +73,7 @@ class InGraphEnvironment:
     return self._flat(self.py_environment.step(action))
 
 
-class InGraphVectorEnvironment:
+class InGraphVectorEnvironment(_InGraph):
   """A `vector.VectorEnvironment` whose reset/step are TF ops on batched
   [num_envs] TimeSteps: one `numpy_function` per call for all N envs.
 
@@ -77,20 +83,8 @@ class InGraphVectorEnvironment:
   """
 
   def __init__(self, vector_env):
-    self.py_environment = vector_env
+    super().__init__(vector_env)
     self.num_envs = vector_env.num_envs
-    self._observation_spec = tensor_spec.from_spec(
-        vector_env.observation_spec())
-    self._action_spec = tensor_spec.from_spec(vector_env.action_spec())
-    self._time_step_spec = ts.time_step_spec(self._observation_spec)
-
-  def time_step_spec(self) -> ts.TimeStep:
-    """One env's time step spec (no batch dimension)."""
-    return self._time_step_spec
-
-  def action_spec(self):
-    """One env's action spec."""
-    return self._action_spec
 
   def reset(self) -> ts.TimeStep:
     (time_step,) = self._call(self._reset_py, 1)
