@@ -118,9 +118,11 @@ class IqnAgent(tf_agent.TFAgent):
   def _loss(self, experience, weights=None, training=False):
     per_example = self._example_loss(experience, self.tau_rng)
     weighted = per_example if weights is None else per_example * weights
-    loss = tf.reduce_mean(weighted)
+    # Averaged over the whole batch, so that under a distribution strategy
+    # the replicas' summed gradients are the one-device gradient.
+    loss = tf.nn.compute_average_loss(weighted)
     if self._q_network.losses:
-      loss += tf.add_n(self._q_network.losses)
+      loss += tf.nn.scale_regularization_loss(tf.add_n(self._q_network.losses))
     return tf_agent.LossInfo(loss, IqnLossInfo(quantile_loss=per_example))
 
   def _train(self, experience, weights):

@@ -7,7 +7,9 @@ the optimizer gets the gradient of the agent's training loss. That gradient is
 dense, because the forward pass reads the stored kernel, whose masked entries
 are exact zeros. At the update steps of a network's mask updater it changes
 the masks with that gradient first (RigL grows by it; no second backward pass).
-Then it masks the gradient with the new masks and applies it. Masked entries
+Then it masks the gradient with the new masks and applies it. Under a
+distribution strategy the masks change once per step, in cross-replica
+context, on the gradient summed over the replicas. Masked entries
 keep zero gradients and zero slots, so the stored kernels stay exactly sparse.
 """
 from typing import Sequence
@@ -29,6 +31,12 @@ class _SparseGradients:
         for network in self.networks for layer in network.layers
     }
 
+  @property
+  def _updated(self):
+    """The networks whose masks change during training."""
+    return [network for network in self.networks
+            if network.updater.window is not None]
+
   def _update_masks(self, network: masking.SparseNetwork, step: tf.Tensor,
                     grads) -> None:
     """In graph: the network's mask update at `step`, when one is due."""
@@ -49,14 +57,26 @@ class _SparseGradients:
 
     tf.cond(updater.is_due(step), update, lambda: tf.constant(False))
 
-  def __call__(self, grads_and_vars):
-    grads_and_vars = list(grads_and_vars)
+  def _update_all_masks(self, strategy: tf.distribute.Strategy,
+                        grads_and_vars) -> None:
+    """In cross-replica context: every mask update due at this step."""
     # Applies done so far: this is train step t's gradient.
     step = self.optimizer.iterations
-    grads = {var.ref(): grad for grad, var in grads_and_vars}
-    for network in self.networks:
-      if network.updater.window is not None:
-        self._update_masks(network, step, grads)
+    # The gradients are summed over the replicas already, so every replica
+    # holds the same ones: the first's decide, once, for all of them.
+    grads = {var.ref(): strategy.experimental_local_results(grad)[0]
+             for grad, var in grads_and_vars}
+    for network in self._updated:
+      self._update_masks(network, step, grads)
+
+  def __call__(self, grads_and_vars):
+    grads_and_vars = list(grads_and_vars)
+    if self._updated:
+      # Masks change once, in cross-replica context, so that under a
+      # distribution strategy every replica gets the same masks, slots and
+      # random draws (without a strategy this just calls the update).
+      tf.distribute.get_replica_context().merge_call(
+          self._update_all_masks, args=(grads_and_vars,))
     # Read after the updates, so the gradient is masked by the new masks.
     return [(grad if var.ref() not in self._masks else
              grad * self._masks[var.ref()], var)

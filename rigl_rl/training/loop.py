@@ -25,6 +25,7 @@ from rigl_rl.envs import factory
 from rigl_rl.envs import mujoco_log
 from rigl_rl.errors import ConfigError
 from rigl_rl.training import checkpoints as checkpoints_lib
+from rigl_rl.training import devices
 from rigl_rl.training import hooks as hooks_lib
 from rigl_rl.training import run_dir
 
@@ -119,6 +120,7 @@ class Runner:
                diagnostics: Optional[hooks_lib.Hook] = None,
                plasticity_baselines: Sequence[hooks_lib.Hook] = (),
                extra_hooks: Sequence[hooks_lib.Hook] = (),
+               strategy: Optional[tf.distribute.Strategy] = None,
                verbose: bool = True):
     """Builds environments, agent, experience, hooks and checkpointing.
 
@@ -152,12 +154,19 @@ class Runner:
         change every trained network on their schedule.
       extra_hooks: any further hooks (`training/hooks.py`); they act after
         the ones above and before progress, evaluation and checkpointing.
+      strategy: where the agent trains (`training/devices.py`):
+        `@OneDevice()`, `@Mirrored()` or `@TPU()`, each refusing a device
+        this machine does not have. The agent is built under
+        its scope and each train step runs through it, every replica on an
+        equal share of the batch; environments and replay stay on the host.
+        None: TensorFlow's own placement (`@DefaultDevice()`).
       verbose: print progress lines.
 
     Raises:
       ConfigError: for an empty root_dir, counts that are not positive
-        integers, a negative seed, run lengths that leave no training, or
-        env-step counts that are not multiples of num_envs.
+        integers, a negative seed, run lengths that leave no training,
+        env-step counts that are not multiples of num_envs, or a batch that
+        does not split evenly over the strategy's replicas.
     """
     if not root_dir:  # os.path.join('', ...) would write into the cwd.
       raise ConfigError('the run directory is empty; pass --root_dir=DIR')
@@ -167,6 +176,15 @@ class Runner:
                 log_interval=log_interval, max_chunk=max_chunk,
                 max_checkpoints=max_checkpoints, num_envs=num_envs)
     checks.ints('Runner', minimum=0, seed=seed, eval_min_steps=eval_min_steps)
+    self.strategy = (devices.default_device() if strategy is None else
+                     strategy)
+    replicas = self.strategy.num_replicas_in_sync
+    if experience.batch_size % replicas:
+      raise ConfigError(
+          f'a batch of {experience.batch_size} does not split over the '
+          f'{replicas} replicas of Runner.strategy; make the batch size '
+          f'(OffPolicy.batch_size or OnPolicy.minibatch_size) a multiple of '
+          f'{replicas}')
     self.experience = experience
     self.total_train_steps = experience.total_train_steps(num_env_steps)
     self.root_dir = root_dir
@@ -184,8 +202,9 @@ class Runner:
     tf_keras.utils.set_random_seed(seed)
     self.env = factory.make_vector_environment(env_name, seed, num_envs)
     self.eval_env = factory.make_environment(env_name, seed + 1)
-    self.bundle = agent_fn(
-        self.env.time_step_spec(), self.env.action_spec(), seed=seed)
+    with self.strategy.scope():
+      self.bundle = agent_fn(
+          self.env.time_step_spec(), self.env.action_spec(), seed=seed)
     for network in self.bundle.sparse:
       network.updater.bind(self.total_train_steps)
     experience.build(self.env.time_step_spec(), self.env.action_spec(),
@@ -355,14 +374,48 @@ class Runner:
     return self.experience.batch(collect, time_step, self.rng)
 
   def _train_on(self, batch):
-    """In graph: one train step on a `replay.Batch`; its scalar losses."""
-    loss_info = self.bundle.agent.train(batch.experience,
-                                        weights=batch.weights)
+    """In graph: one train step on a `replay.Batch`; its scalar losses.
+
+    Each replica of the strategy trains on its slice of the batch. The
+    agents' losses average over the whole batch (`tf.nn.compute_average_loss`,
+    which TF-Agents' losses use), so the replicas' summed gradients, and
+    their summed losses, are the single-device ones.
+    """
+    replicas = self.strategy.num_replicas_in_sync
+
+    def train_replica(experience, weights):
+      if replicas > 1:
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        size = self.experience.batch_size // replicas
+        experience, weights = tf.nest.map_structure(
+            lambda t: None if t is None else
+            t[replica * size:(replica + 1) * size],
+            (experience, weights))
+      return self.bundle.agent.train(experience, weights=weights)
+
+    loss_info = self._whole_batch(self.strategy.run(
+        train_replica, args=(batch.experience, batch.weights)))
     self.experience.learned(batch, loss_info)
     losses = {'loss': loss_info.loss}
     losses.update({name: getattr(loss_info.extra, name)
                    for name in self.bundle.logged_losses})
     return losses
+
+  def _whole_batch(self, per_replica):
+    """In graph: a train step's results over the whole batch: scalars (the
+    replicas' shares of a loss) summed, per-example values concatenated in
+    batch order."""
+
+    def whole(value):
+      if value is None:
+        return None
+      parts = self.strategy.experimental_local_results(value)
+      if parts[0].shape.rank == 0:
+        return self.strategy.reduce(tf.distribute.ReduceOp.SUM, value,
+                                    axis=None)
+      return tf.concat(parts, axis=0) if len(parts) > 1 else parts[0]
+
+    return tf.nest.map_structure(whole, per_replica)
 
   @tf.function
   def _train_chunk(self, iterations):
