@@ -75,8 +75,11 @@ class _SparseGradients:
       # Masks change once, in cross-replica context, so that under a
       # distribution strategy every replica gets the same masks, slots and
       # random draws (without a strategy this just calls the update).
+      # Not autograph-converted (merge_call would): the updaters are plain
+      # Python that builds graph ops, and their plans need Python numbers.
       tf.distribute.get_replica_context().merge_call(
-          self._update_all_masks, args=(grads_and_vars,))
+          tf.autograph.experimental.do_not_convert(self._update_all_masks),
+          args=(grads_and_vars,))
     # Read after the updates, so the gradient is masked by the new masks.
     return [(grad if var.ref() not in self._masks else
              grad * self._masks[var.ref()], var)
