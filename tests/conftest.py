@@ -91,6 +91,12 @@ def overridden(bindings, *overrides):
   return [b for b in bindings if key(b) not in replaced] + list(overrides)
 
 
+def without_diagnostics(bindings):
+  """`bindings` less those of `Diagnostics`, for a run that has none (bin/train
+  refuses bindings nothing reads)."""
+  return [b for b in bindings if not b.startswith('Diagnostics.')]
+
+
 def gin_path(name, agent='dqn'):
   return os.path.join(GIN_DIR, agent, name)
 

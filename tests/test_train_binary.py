@@ -161,8 +161,7 @@ def test_a_stop_signal_saves_a_checkpoint_and_the_rerun_finishes(tmp_path,
   gin_file = conftest.gin_path('cartpole_static.gin')
   # Diagnostics off: they would take most of the time, and are not tested.
   bindings = conftest.overridden(
-      [b for b in conftest.smoke_bindings('static')
-       if not b.startswith('Diagnostics.')],
+      conftest.without_diagnostics(conftest.smoke_bindings('static')),
       'NUM_ENV_STEPS = 1000', 'CHECKPOINT_INTERVAL = 1000',
       'Runner.diagnostics = None')
   process = subprocess.Popen(

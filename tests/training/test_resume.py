@@ -47,8 +47,8 @@ CASES = {
     # quantile fractions is in the checkpoint too. No diagnostics to bind.
     'm_iqn': (conftest.gin_path('minatar_breakout_rigl.gin', 'm_iqn'),
               conftest.overridden(
-                  [binding for binding in conftest.MINATAR_SMOKE_BINDINGS
-                   if not binding.startswith('Diagnostics.')],
+                  conftest.without_diagnostics(
+                      conftest.MINATAR_SMOKE_BINDINGS),
                   'NUM_ENV_STEPS = 600', 'CHECKPOINT_INTERVAL = 300',
                   'EVAL_INTERVAL = 300'), lambda t: 100 + t, 500, 300),
 }
