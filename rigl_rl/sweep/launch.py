@@ -318,11 +318,11 @@ class Sweep:
       self._record_run(run)
       refs[task.remote(train_command(run, root), os.path.join(root, LOG_FILE),
                        threads, stop_file)] = run
-    status = 'finished'
+    interrupted = False
     try:
       self._wait(ray, refs)
     except KeyboardInterrupt:
-      status = 'interrupted'
+      interrupted = True
       self._print('Interrupt: every run saves a checkpoint and stops (press '
                   'Ctrl-C again to stop them at once)...')
       run_dir.write_atomic(stop_file, '1')
@@ -337,10 +337,16 @@ class Sweep:
       ray.shutdown()
       if os.path.exists(stop_file):
         os.remove(stop_file)
-    if status == 'interrupted':
+    return self._conclude(interrupted)
+
+  def _conclude(self, interrupted: bool) -> str:
+    """Prints how the sweep ended and what to do next; returns how."""
+    # Runs also stop short without this driver's Ctrl-C: a stop file from a
+    # driver that died, or an interrupt sent to a run's own process.
+    if interrupted or self._named('interrupted') or self._named('pending'):
       self._print(f'Stopped: {self._count_line()}. Run the same command to '
                   'go on.')
-      return status
+      return 'interrupted'
     if self.errors:
       self._print(f'{self._count_line()}. Failed runs:')
       for name, error in sorted(self.errors.items()):

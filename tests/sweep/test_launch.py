@@ -239,3 +239,21 @@ def test_the_progress_line_says_how_far_each_running_run_is(tmp_path):
                      {'env_steps_done': 250, 'num_env_steps': 1000})
   assert sweep._progress_line() == (  # pylint: disable=protected-access
       '0/3 done, 2 running, 0 failed, 1 pending; running: a 25%, b starting')
+
+
+def test_runs_stopped_without_ctrl_c_are_not_called_finished(tmp_path):
+  # E.g. runs stopped by a stop file a dead driver left, or by an interrupt
+  # sent to their own processes: the sweep says how to go on, and exits 130.
+  runs = [spec_lib.Run(name=name, gin_files=(), bindings=(), seed=0)
+          for name in ('a', 'b', 'c')]
+  out = io.StringIO()
+  sweep = launch.Sweep(str(tmp_path), runs, cpus_per_run=1, out=out)
+  sweep.states = {'a': 'done', 'b': 'interrupted', 'c': 'pending'}
+  assert sweep._conclude(interrupted=False) == 'interrupted'  # pylint: disable=protected-access
+  assert out.getvalue().rstrip().endswith(
+      'Stopped: 1/3 done, 0 running, 0 failed, 1 pending, 1 stopped at a '
+      'checkpoint. Run the same command to go on.')
+  assert 'finished' not in out.getvalue()
+  sweep.states = dict.fromkeys(sweep.states, 'done')
+  assert sweep._conclude(interrupted=False) == 'finished'  # pylint: disable=protected-access
+  assert out.getvalue().rstrip().endswith('All 3 runs finished.')
