@@ -61,26 +61,56 @@ def _few_seeds_note(names: Sequence[str], what: str) -> List[str]:
           + '; '.join(names) + '.\n']
 
 
-def _provenance(sweep_dir: str, out_dir: str) -> Dict[str, object]:
-  """What the report was made from; copies the sweep's spec into out_dir.
+def _sweep_specs(sweep_dir: str) -> List[Dict[str, object]]:
+  """Every sweep in the tree under `sweep_dir`, the top one first.
 
   Returns:
-    The record for provenance.json: the sweep dir, its spec's copy (None if
-    the sweep dir holds none, e.g. runs of bin/train) and earlier specs, the
-    code's git commit and the package versions.
+    For each directory holding a sweep spec bin/sweep kept: `dir`, relative
+    to `sweep_dir` ('.' for itself); `sweep_spec`, the name its copy takes in
+    the report; and `earlier_sweep_specs`, the specs it ran before.
   """
-  spec = os.path.join(sweep_dir, run_dir.SWEEP_SPEC_FILE)
   stem, ext = os.path.splitext(run_dir.SWEEP_SPEC_FILE)
-  earlier = sorted(name for name in os.listdir(sweep_dir)
-                   if name.startswith(stem + '.') and name.endswith(ext)
-                   and name != run_dir.SWEEP_SPEC_FILE)
-  if os.path.isfile(spec):
-    shutil.copyfile(spec, os.path.join(out_dir, run_dir.SWEEP_SPEC_FILE))
+  found = []
+  for root, dirs, files in os.walk(sweep_dir):
+    dirs.sort()
+    if run_dir.RESULTS_FILE in files:
+      dirs[:] = []  # A run's subdirectories hold no sweeps.
+    if run_dir.SWEEP_SPEC_FILE not in files:
+      continue
+    rel = os.path.relpath(root, sweep_dir)
+    found.append({
+        'dir': rel,
+        'sweep_spec': (run_dir.SWEEP_SPEC_FILE if rel == os.curdir else
+                       f'{rel.replace(os.sep, ".")}.{run_dir.SWEEP_SPEC_FILE}'),
+        'earlier_sweep_specs': sorted(
+            name for name in files
+            if name.startswith(stem + '.') and name.endswith(ext)
+            and name != run_dir.SWEEP_SPEC_FILE),
+    })
+  return found
+
+
+def _provenance(sweep_dir: str, out_dir: str) -> Dict[str, object]:
+  """What the report was made from; copies the sweeps' specs into out_dir.
+
+  Returns:
+    The record for provenance.json: the sweep dir; its spec's copy (None if
+    the sweep dir holds none, e.g. runs of bin/train or a parent of several
+    sweep dirs) and earlier specs; `sub_sweeps`, the same for each sweep dir
+    below it (`_sweep_specs`); the code's git commit and the package
+    versions.
+  """
+  sweeps = _sweep_specs(sweep_dir)
+  for sweep in sweeps:
+    shutil.copyfile(
+        os.path.join(sweep_dir, sweep['dir'], run_dir.SWEEP_SPEC_FILE),
+        os.path.join(out_dir, sweep['sweep_spec']))
+  top = sweeps[0] if sweeps and sweeps[0]['dir'] == os.curdir else None
   return {
       'sweep_dir': os.path.abspath(sweep_dir),
-      'sweep_spec': (run_dir.SWEEP_SPEC_FILE if os.path.isfile(spec)
-                     else None),
-      'earlier_sweep_specs': earlier,
+      'sweep_spec': top['sweep_spec'] if top else None,
+      'earlier_sweep_specs': top['earlier_sweep_specs'] if top else [],
+      'sub_sweeps': [sweep for sweep in sweeps if sweep is not top],
       'code': provenance.git_commit(),
       'versions': provenance.versions(),
   }
@@ -88,13 +118,24 @@ def _provenance(sweep_dir: str, out_dir: str) -> Dict[str, object]:
 
 def _provenance_lines(record: Dict[str, object]) -> List[str]:
   """index.md's "Made from" section."""
-  spec = record['sweep_spec']
-  items = [f'- sweep spec: [{spec}]({spec}), the copy bin/sweep kept' if spec
-           else '- sweep spec: none in the sweep dir (runs not made by '
-           'bin/sweep)']
+  spec, subs = record['sweep_spec'], record['sub_sweeps']
+  if spec:
+    items = [f'- sweep spec: [{spec}]({spec}), the copy bin/sweep kept']
+  elif subs:
+    items = []
+  else:
+    items = ['- sweep spec: none in the sweep dir (runs not made by '
+             'bin/sweep)']
   if record['earlier_sweep_specs']:
     items.append('- earlier specs of this sweep dir: ' + ', '.join(
         f'`{name}`' for name in record['earlier_sweep_specs']))
+  for sub in subs:
+    earlier = sub['earlier_sweep_specs']
+    items.append(
+        f'- sweep `{sub["dir"]}`: [{sub["sweep_spec"]}]({sub["sweep_spec"]}),'
+        ' the copy bin/sweep kept' + (
+            '; earlier specs ' + ', '.join(f'`{name}`' for name in earlier)
+            if earlier else ''))
   items.append('- code: git commit '
                f'{provenance.describe_commit(record["code"])} (the rigl_rl '
                'that wrote this report)')
@@ -211,6 +252,7 @@ def write(sweep_dir: str, out_dir: str, reps: int = 2000,
   _write(out_dir, INDEX, '\n'.join(lines))
   written = list(tables) + [INDEX, PROVENANCE] + (
       [record['sweep_spec']] if record['sweep_spec'] else []) + [
+      sub['sweep_spec'] for sub in record['sub_sweeps']] + [
       name for names in images.values() for name in names]
   for name in set(previous) - set(written):  # e.g. a sparsity no longer run
     if os.path.exists(os.path.join(out_dir, name)):

@@ -21,6 +21,13 @@ flags.DEFINE_enum('score', 'eval', list(scores.SCORES),
                   'reports).')
 flags.DEFINE_integer('bootstrap_reps', 2000,
                      'Bootstrap resamples per confidence interval.')
+flags.DEFINE_string('keep_runs', None,
+                    'Also copy every finished run\'s records (config, '
+                    'results, log, TensorBoard events; not its checkpoints) '
+                    'and every sweep\'s spec to this directory, at their '
+                    'paths under --sweep_dir: the report can be made again '
+                    'from it, and a sweep dir it is copied into skips those '
+                    'runs. Files already there are never overwritten.')
 flags.mark_flag_as_required('sweep_dir')
 FLAGS = flags.FLAGS
 
@@ -32,6 +39,12 @@ def main():
                      'a directory holding run directories')
     from rigl_rl.analysis import report_writer  # pylint: disable=g-import-not-at-top
     out_dir = FLAGS.out_dir or os.path.join(FLAGS.sweep_dir, 'report')
+    if FLAGS.keep_runs:
+      from rigl_rl.analysis import archive  # pylint: disable=g-import-not-at-top
+      kept, unfinished = archive.keep_runs(FLAGS.sweep_dir, FLAGS.keep_runs)
+      print(f'Kept the records of {len(kept)} finished runs in '
+            f'{FLAGS.keep_runs}' + (f' ({len(unfinished)} unfinished left '
+                                    'out)' if unfinished else ''))
     index = report_writer.write(FLAGS.sweep_dir, out_dir, FLAGS.bootstrap_reps,
                                 score=FLAGS.score)
   print(f'Wrote {index}')

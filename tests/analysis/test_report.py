@@ -267,6 +267,29 @@ def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
   assert (other / 'notes.txt').read_text() == 'mine'
 
 
+def test_bin_report_keeps_runs_it_can_be_made_again_from(sweep_dir, tmp_path):
+  kept = str(tmp_path / 'kept')
+  made = {}
+  for source, out in ((sweep_dir, 'from_sweep'), (kept, 'from_kept')):
+    process = subprocess.run(
+        [sys.executable, os.path.join(REPO, 'bin', 'report'),
+         f'--sweep_dir={source}', f'--out_dir={tmp_path / out}',
+         f'--keep_runs={kept}', '--bootstrap_reps=50'],
+        capture_output=True, text=True, timeout=300)
+    assert process.returncode == 0, process.stderr
+    made[out] = process.stdout
+    with open(tmp_path / out / 'scores.csv') as f:
+      made[out + '.csv'] = f.read()
+  # 20 finished runs; the half-done one is not kept. Made again from the
+  # kept records, the report's numbers are the same.
+  assert ('Kept the records of 20 finished runs in '
+          f'{kept} (1 unfinished left out)') in made['from_sweep']
+  assert f'Kept the records of 20 finished runs in {kept}\n' in made[
+      'from_kept']
+  assert made['from_sweep.csv'] == made['from_kept.csv']
+  assert not os.path.exists(os.path.join(kept, 'half_done'))
+
+
 def test_few_seeds_warning_and_what_the_report_was_made_from(tmp_path):
   root = tmp_path / 'sweep'
   for seed in range(5):  # Enough seeds: no warning.
@@ -481,3 +504,37 @@ def test_diagnostics_are_read_from_event_files(mixed_sweep):
   assert sorted(read) == ['Diagnostics/q/dormant/total', 'Diagnostics/q/srank']
   assert read['Diagnostics/q/srank'] == pytest.approx(
       {0: 2.5, 100: 2.6, 200: 2.7})
+
+
+def test_a_parent_of_several_sweep_dirs_names_each_sweeps_spec(tmp_path):
+  # A study of several sweeps, each in its own dir under one parent: the
+  # report on the parent keeps every sweep's spec, named by its dir.
+  root = tmp_path / 'study'
+  for sweep, method, sparsity in (('dense', 'dense', 0.0),
+                                  ('sparse/rigl', 'rigl', 0.9)):
+    _write_run(str(root / sweep / 'run_0'), 'CartPole-v1', method, sparsity,
+               0, 100.0)
+    (root / sweep / 'sweep_spec.yaml').write_text(f'# {sweep}\n')
+  (root / 'sparse' / 'rigl' / 'sweep_spec.1.yaml').write_text('# before\n')
+  out_dir = tmp_path / 'out'
+  index = report_writer.write(str(root), str(out_dir), 10,
+                              progress=lambda line: None)
+  record = json.loads((out_dir / report_writer.PROVENANCE).read_text())
+  assert (record['sweep_spec'], record['earlier_sweep_specs']) == (None, [])
+  assert record['sub_sweeps'] == [
+      {'dir': 'dense', 'sweep_spec': 'dense.sweep_spec.yaml',
+       'earlier_sweep_specs': []},
+      {'dir': os.path.join('sparse', 'rigl'),
+       'sweep_spec': 'sparse.rigl.sweep_spec.yaml',
+       'earlier_sweep_specs': ['sweep_spec.1.yaml']}]
+  assert (out_dir / 'dense.sweep_spec.yaml').read_text() == '# dense\n'
+  assert (out_dir / 'sparse.rigl.sweep_spec.yaml').read_text() == (
+      '# sparse/rigl\n')
+  text = open(index).read()
+  assert 'none in the sweep dir' not in text
+  assert ('- sweep `sparse/rigl`: [sparse.rigl.sweep_spec.yaml]'
+          '(sparse.rigl.sweep_spec.yaml), the copy bin/sweep kept; earlier '
+          'specs `sweep_spec.1.yaml`') in text
+  with open(out_dir / report_writer.MARKER) as f:
+    assert {'dense.sweep_spec.yaml', 'sparse.rigl.sweep_spec.yaml'} <= set(
+        f.read().split())
