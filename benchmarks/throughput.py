@@ -14,6 +14,10 @@ batch 32, a train step per env step), dense and RigL at 90%.
 4 env steps as its gin files), dense and RigL at 90%.
 --suite=atari_pong: DQN on Atari Pong with the Nature CNN (batch 32, a train
 step every 4 env steps, frame replay of 100k), dense and RigL at 90%.
+--suite=minatar_fixed: DQN on MinAtar Breakout with paper 000's single hidden
+layer of 1,600 units (batch 32, a train step per env step), Dense and Random
+91% sparse, each frozen and learned, and each train step alone on a fixed
+batch: what masking and learning the hidden layer cost.
 --num_envs=1,8 times each method collecting with 1 and with 8 envs
 (`Runner.num_envs`; the same replay ratio, so 8 envs take as many train steps
 per env step) and prints each count's speed-up over one env.
@@ -51,7 +55,8 @@ from rigl_rl.envs import factory
 
 flags.DEFINE_enum('suite', 'cartpole_dqn',
                   ['cartpole_dqn', 'halfcheetah_sac', 'minatar_breakout',
-                   'minatar_rainbow', 'atari_pong'], 'Which agent and environment to time.')
+                   'minatar_rainbow', 'minatar_fixed', 'atari_pong'],
+                  'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
 flags.DEFINE_list('num_envs', ['1'], 'Env counts collecting together '
@@ -65,6 +70,10 @@ SUITES = {
     'halfcheetah_sac': ('sac/halfcheetah', methods.CORE, []),
     'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'), []),
     'minatar_rainbow': ('rainbow/minatar_breakout', ('dense', 'rigl'), []),
+    # The first method is the one the others are compared with.
+    'minatar_fixed': ('dqn/minatar_breakout_fixed',
+                      ('dense_learned', 'dense_frozen', 'random_learned',
+                       'random_frozen'), []),
     'atari_pong': ('dqn/atari_nature', ('dense', 'rigl'),
                    ["atari.game = 'Pong'",
                     'OffPolicy.replay_capacity = 100000']),
@@ -89,8 +98,8 @@ class RunLoop:
                 f'Runner.num_envs = {num_envs}',
                 # A chunk never runs past the timed window.
                 f'Runner.max_chunk = {min(1000, steps)}'] + extra
-    if method != methods.DENSE:
-      # Mask updates at the gin file's interval throughout the timed window.
+    if method != SUITES[suite][1][0]:
+      # Mask updates (where the method has any) at the gin file's interval throughout the timed window.
       bindings += ['UpdateSchedule.begin_fraction = 0.0',
                    'UpdateSchedule.end_fraction = 1.0']
     config.parse([os.path.join(GIN_DIR, f'{prefix}_{method}.gin')], bindings)
@@ -112,11 +121,11 @@ class RunLoop:
 
 
 class TrainStepOnly:
-  """The dense agent's train step alone, on one fixed batch, in a compiled
-  loop: what any loop around this agent costs at least."""
+  """An agent's train step alone, on one fixed batch, in a compiled loop:
+  what any loop around this agent costs at least."""
 
-  def __init__(self, suite: str, steps: int, rounds: int):
-    runner = RunLoop(suite, methods.DENSE, steps, rounds).runner
+  def __init__(self, suite: str, method: str, steps: int, rounds: int):
+    runner = RunLoop(suite, method, steps, rounds).runner
     train, batch = runner.bundle.agent.train, runner.last_batch
 
     @tf.function
@@ -183,9 +192,13 @@ def main(argv):
       for n in counts for method in timed
   }
   if FLAGS.suite == 'cartpole_dqn':
-    loops['train_step_only'] = TrainStepOnly(FLAGS.suite, FLAGS.steps,
-                                             FLAGS.rounds)
+    loops['train_step_only'] = TrainStepOnly(FLAGS.suite, methods.DENSE,
+                                             FLAGS.steps, FLAGS.rounds)
     loops['tfagents_tutorial'] = TutorialLoop()
+  if FLAGS.suite == 'minatar_fixed':
+    for method in timed:
+      loops[f'{method}_train_only'] = TrainStepOnly(
+          FLAGS.suite, method, FLAGS.steps, FLAGS.rounds)
   rates = {name: [] for name in loops}
   for round_index in range(FLAGS.rounds):
     for name, loop in loops.items():
@@ -193,11 +206,13 @@ def main(argv):
       print(f'round {round_index + 1}/{FLAGS.rounds}  {name:18s} '
             f'{rates[name][-1]:7.1f} env steps/s', flush=True)
   medians = {name: round(statistics.median(r), 1) for name, r in rates.items()}
+  base = timed[0]
+  # The sparse training methods' target against dense.
+  target = ' (target >= 0.90)' if base == methods.DENSE else ''
   for method in timed[1:]:
     for n in counts:
-      print(f'{key(method, n):6s} / {key("dense", n)}    = '
-            f'{medians[key(method, n)] / medians[key("dense", n)]:.3f} '
-            '(target >= 0.90)')
+      print(f'{key(method, n):6s} / {key(base, n)}    = '
+            f'{medians[key(method, n)] / medians[key(base, n)]:.3f}{target}')
   for method in timed:
     for n in counts:
       if n != 1 and 1 in counts:
