@@ -220,26 +220,32 @@ def test_the_rainbow_check_spec_parses_every_run(monkeypatch):
 
 def test_the_fixed_topologies_study_specs_parse_every_run(monkeypatch):
   monkeypatch.chdir(REPO)
-  load = lambda name: spec_lib.load(os.path.join('sweeps', name))
-  cpu, cpu_l1 = load('fixed_topologies_cpu.yaml'), load(
-      'fixed_topologies_cpu_l1.yaml')
-  # Breakout: (Dense, Random, Spatial) x (frozen, learned) + the L1 source,
-  # then L1-Reg frozen and learned; 3 seeds at 500k.
-  assert (len(cpu.runs), len(cpu_l1.runs)) == (7 * 3, 2 * 3)
-  for run in cpu.runs + cpu_l1.runs:
+  load = lambda name: spec_lib.load(
+      os.path.join('sweeps', f'fixed_topologies_cpu_{name}.yaml'))
+  cpu = {name: load(name) for name in
+         ('frozen', 'learned', 'l1_source', 'l1_frozen', 'l1_learned')}
+  # Breakout: (Dense, Random, Spatial) x (frozen, learned), then L1-Reg
+  # frozen and learned on one source run's mask; 3 seeds at 500k.
+  assert {name: len(spec.runs) for name, spec in cpu.items()} == {
+      'frozen': 9, 'learned': 9, 'l1_source': 1, 'l1_frozen': 3,
+      'l1_learned': 3}
+  runs = [run for spec in cpu.values() for run in spec.runs]
+  for run in runs:
     assert 'NUM_ENV_STEPS = 500000' in run.bindings
-  # Phase 2 reads the seed-0 source run of phase 1 in the documented dir.
-  (source,) = [run for run in cpu.runs
-               if run.name == 'minatar_breakout_fixed_l1_source__SEED=0']
-  assert (f'L1_SOURCE_RUN_DIR = "/tmp/sweeps/fixed_topologies_cpu/'
-          f'{source.name}"') in cpu_l1.runs[0].bindings
-  full, masks = load('fixed_topologies.yaml'), load(
-      'fixed_topologies_masks.yaml')
+  for kind in ('frozen', 'learned'):
+    assert all(f'_{kind}.gin' in run.gin_files[0]
+               for run in cpu[kind].runs + cpu[f'l1_{kind}'].runs)
+  # The L1-Reg runs read the source run in the dir its spec documents.
+  (source,) = cpu['l1_source'].runs
+  for run in cpu['l1_frozen'].runs + cpu['l1_learned'].runs:
+    assert (f'L1_SOURCE_RUN_DIR = "/tmp/sweeps/fixed_topologies_cpu/'
+            f'l1_source/{source.name}"') in run.bindings
+  full, masks = (spec_lib.load(os.path.join('sweeps', name)) for name in
+                 ('fixed_topologies.yaml', 'fixed_topologies_masks.yaml'))
   assert full.seeds == masks.seeds == list(range(30))  # 000 A.1: 30 trials
   # 2 games x 7 files, then 2 games x (L1, Predictive) x 2, at the gin
   # files' 5M steps (Table 1).
   assert (len(full.runs), len(masks.runs)) == (2 * 7 * 30, 2 * 4 * 30)
   assert not any(binding.startswith('NUM_ENV_STEPS')
                  for run in full.runs + masks.runs for binding in run.bindings)
-  runs = cpu.runs + cpu_l1.runs + full.runs[:30 * 7:30] + masks.runs[::30]
-  spec_lib.check_bindings(runs)
+  spec_lib.check_bindings(runs + full.runs[:30 * 7:30] + masks.runs[::30])
