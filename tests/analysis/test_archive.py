@@ -6,6 +6,8 @@ import pytest
 
 from rigl_rl.analysis import archive
 from rigl_rl.errors import ConfigError
+from rigl_rl.sweep import launch
+from rigl_rl.sweep import spec as spec_lib
 
 
 def _write(path, text):
@@ -14,10 +16,14 @@ def _write(path, text):
     f.write(text)
 
 
+RECORD = {'name': 'run_0', 'gin_files': ['/repo/gin/dqn/cartpole_dense.gin'],
+          'bindings': ['SEED = 0'], 'labels': {}}
+
+
 def _run(root, finished):
   _write(os.path.join(root, 'results.json'), json.dumps({'finished': finished}))
   _write(os.path.join(root, 'config.gin'), 'SEED = 0\n')
-  _write(os.path.join(root, 'sweep_run.json'), '{}')
+  _write(os.path.join(root, 'sweep_run.json'), json.dumps(RECORD))
   _write(os.path.join(root, 'train.log'), 'env step 10/10\n')
   _write(os.path.join(root, 'train', 'events.out.tfevents.1'), 'summaries')
   _write(os.path.join(root, 'eval', 'events.out.tfevents.2'), 'evals')
@@ -68,3 +74,21 @@ def test_a_kept_file_that_differs_is_never_overwritten(tmp_path):
     archive.keep_runs(str(sweeps), str(out))
   assert (out / 'run_0' / 'train.log').read_text() == 'edited'
   assert not (out / 'run_1').exists()
+
+
+def test_a_sweep_dir_holding_kept_runs_takes_them_as_finished(tmp_path):
+  _run(str(tmp_path / 'sweep' / 'run_0'), finished=True)
+  archive.keep_runs(str(tmp_path / 'sweep'), str(tmp_path / 'kept'))
+  # The same spec's sweep over the kept records (from a checkout at the
+  # same path: sweep_run.json names gin files by absolute path).
+  run = spec_lib.Run(name='run_0', gin_files=tuple(RECORD['gin_files']),
+                     bindings=tuple(RECORD['bindings']), seed=0)
+  sweep = launch.Sweep(str(tmp_path / 'kept'), [run], cpus_per_run=1)
+  sweep._check_recorded()  # pylint: disable=protected-access
+  assert launch.finished(str(tmp_path / 'kept' / 'run_0'))
+  # The kept record is checked: a changed spec is refused.
+  changed = launch.Sweep(str(tmp_path / 'kept'), [spec_lib.Run(
+      name='run_0', gin_files=run.gin_files, bindings=('SEED = 1',),
+      seed=1)], cpus_per_run=1)
+  with pytest.raises(ConfigError, match='made with other gin files'):
+    changed._check_recorded()  # pylint: disable=protected-access
