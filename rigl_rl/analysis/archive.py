@@ -24,13 +24,6 @@ RUN_RECORDS = (run_dir.CONFIG_FILE, run_dir.RESULTS_FILE,
                run_dir.SWEEP_RUN_FILE, launch.LOG_FILE, 'train', 'eval')
 
 
-def _is_spec(name: str) -> bool:
-  """sweep_spec.yaml and the earlier specs bin/sweep kept beside it."""
-  stem, ext = os.path.splitext(run_dir.SWEEP_SPEC_FILE)
-  return name == run_dir.SWEEP_SPEC_FILE or (
-      name.startswith(stem + '.') and name.endswith(ext))
-
-
 def _files(path: str) -> List[str]:
   """`path` if a file, else every file below it, sorted."""
   if os.path.isfile(path):
@@ -57,9 +50,14 @@ def keep_runs(sweep_dir: str, out_dir: str) -> Tuple[List[str], List[str]]:
     runs left out.
 
   Raises:
-    ConfigError: if a file in `out_dir` differs from the one it would be
-      copied from; nothing is copied then.
+    ConfigError: if `out_dir` is inside `sweep_dir` (each keeping would copy
+      the last one's copies again), or a file in `out_dir` differs from the
+      one it would be copied from; nothing is copied then.
   """
+  inside = os.path.relpath(os.path.abspath(out_dir), os.path.abspath(sweep_dir))
+  if inside != os.curdir and not inside.startswith(os.pardir):
+    raise ConfigError(f'{out_dir} is inside {sweep_dir}; keep the runs '
+                      'outside the sweep dir')
   copies, kept, unfinished = [], [], []
   for root, dirs, files in os.walk(sweep_dir):
     dirs.sort()
@@ -75,7 +73,8 @@ def keep_runs(sweep_dir: str, out_dir: str) -> Tuple[List[str], List[str]]:
           copies += _files(os.path.join(root, name))
     else:
       copies += [os.path.join(root, name) for name in sorted(files)
-                 if _is_spec(name)]
+                 if name == run_dir.SWEEP_SPEC_FILE
+                 or run_dir.is_earlier_sweep_spec(name)]
   pairs = [(source, os.path.join(out_dir, os.path.relpath(source, sweep_dir)))
            for source in copies]
   differ = [target for source, target in pairs if os.path.exists(target)

@@ -69,7 +69,6 @@ def _sweep_specs(sweep_dir: str) -> List[Dict[str, object]]:
     to `sweep_dir` ('.' for itself); `sweep_spec`, the name its copy takes in
     the report; and `earlier_sweep_specs`, the specs it ran before.
   """
-  stem, ext = os.path.splitext(run_dir.SWEEP_SPEC_FILE)
   found = []
   for root, dirs, files in os.walk(sweep_dir):
     dirs.sort()
@@ -83,9 +82,7 @@ def _sweep_specs(sweep_dir: str) -> List[Dict[str, object]]:
         'sweep_spec': (run_dir.SWEEP_SPEC_FILE if rel == os.curdir else
                        f'{rel.replace(os.sep, ".")}.{run_dir.SWEEP_SPEC_FILE}'),
         'earlier_sweep_specs': sorted(
-            name for name in files
-            if name.startswith(stem + '.') and name.endswith(ext)
-            and name != run_dir.SWEEP_SPEC_FILE),
+            name for name in files if run_dir.is_earlier_sweep_spec(name)),
     })
   return found
 

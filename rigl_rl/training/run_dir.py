@@ -25,6 +25,15 @@ RUN_FILES = (CONFIG_FILE, RESULTS_FILE, 'checkpoints', 'train', 'eval',
              NETWORKS_DIR)
 
 
+def is_earlier_sweep_spec(name: str) -> bool:
+  """Whether a file name is an earlier spec of a sweep dir,
+  sweep_spec.<n>.yaml."""
+  stem, ext = os.path.splitext(SWEEP_SPEC_FILE)
+  middle = name[len(stem) + 1:-len(ext)]
+  return (name.startswith(stem + '.') and name.endswith(ext) and
+          middle.isdigit())
+
+
 def write_atomic(path: str, text: str) -> None:
   """Writes `text` to `path` so that readers never see a partial file."""
   directory = os.path.dirname(path) or '.'

@@ -92,3 +92,10 @@ def test_a_sweep_dir_holding_kept_runs_takes_them_as_finished(tmp_path):
       seed=1)], cpus_per_run=1)
   with pytest.raises(ConfigError, match='made with other gin files'):
     changed._check_recorded()  # pylint: disable=protected-access
+
+
+def test_keeping_runs_inside_the_sweep_dir_is_refused(tmp_path):
+  _run(str(tmp_path / 'sweep' / 'run_0'), finished=True)
+  with pytest.raises(ConfigError, match='is inside .*; keep the runs outside'):
+    archive.keep_runs(str(tmp_path / 'sweep'), str(tmp_path / 'sweep' / 'kept'))
+  assert not (tmp_path / 'sweep' / 'kept').exists()

@@ -107,3 +107,11 @@ def test_finished_reads_results_and_survives_a_truncated_file(tmp_path):
   assert run_dir.finished(str(tmp_path))
   results.write_text('{"finished": tr')
   assert not run_dir.finished(str(tmp_path))
+
+
+def test_earlier_sweep_specs_are_numbered_copies():
+  assert run_dir.is_earlier_sweep_spec('sweep_spec.1.yaml')
+  assert run_dir.is_earlier_sweep_spec('sweep_spec.12.yaml')
+  for name in ('sweep_spec.yaml', 'sweep_spec.frozen.yaml', 'sweep_spec..yaml',
+               'other.1.yaml'):
+    assert not run_dir.is_earlier_sweep_spec(name), name
