@@ -39,14 +39,16 @@ def main():
                      'a directory holding run directories')
     from rigl_rl.analysis import report_writer  # pylint: disable=g-import-not-at-top
     out_dir = FLAGS.out_dir or os.path.join(FLAGS.sweep_dir, 'report')
+    index = report_writer.write(FLAGS.sweep_dir, out_dir, FLAGS.bootstrap_reps,
+                                score=FLAGS.score)
+    # After the report, which refuses an out_dir holding files other than
+    # its own: the first --keep_runs may be a dir inside it.
     if FLAGS.keep_runs:
       from rigl_rl.analysis import archive  # pylint: disable=g-import-not-at-top
       kept, unfinished = archive.keep_runs(FLAGS.sweep_dir, FLAGS.keep_runs)
       print(f'Kept the records of {len(kept)} finished runs in '
             f'{FLAGS.keep_runs}' + (f' ({len(unfinished)} unfinished left '
                                     'out)' if unfinished else ''))
-    index = report_writer.write(FLAGS.sweep_dir, out_dir, FLAGS.bootstrap_reps,
-                                score=FLAGS.score)
   print(f'Wrote {index}')
 
 

@@ -268,8 +268,9 @@ def test_bin_report_writes_linked_tables_and_plots(sweep_dir, tmp_path):
 
 
 def test_bin_report_keeps_runs_it_can_be_made_again_from(sweep_dir, tmp_path):
-  kept = str(tmp_path / 'kept')
   made = {}
+  # The first keeps the runs inside its report's dir.
+  kept = str(tmp_path / 'from_sweep' / 'runs')
   for source, out in ((sweep_dir, 'from_sweep'), (kept, 'from_kept')):
     process = subprocess.run(
         [sys.executable, os.path.join(REPO, 'bin', 'report'),
