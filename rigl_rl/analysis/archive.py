@@ -54,8 +54,8 @@ def keep_runs(sweep_dir: str, out_dir: str) -> Tuple[List[str], List[str]]:
       the last one's copies again), or a file in `out_dir` differs from the
       one it would be copied from; nothing is copied then.
   """
-  inside = os.path.relpath(os.path.abspath(out_dir), os.path.abspath(sweep_dir))
-  if inside != os.curdir and not inside.startswith(os.pardir):
+  top, below = os.path.abspath(sweep_dir), os.path.abspath(out_dir)
+  if below != top and os.path.commonpath([top, below]) == top:
     raise ConfigError(f'{out_dir} is inside {sweep_dir}; keep the runs '
                       'outside the sweep dir')
   copies, kept, unfinished = [], [], []
