@@ -99,3 +99,8 @@ def test_keeping_runs_inside_the_sweep_dir_is_refused(tmp_path):
   with pytest.raises(ConfigError, match='is inside .*; keep the runs outside'):
     archive.keep_runs(str(tmp_path / 'sweep'), str(tmp_path / 'sweep' / 'kept'))
   assert not (tmp_path / 'sweep' / 'kept').exists()
+  with pytest.raises(ConfigError, match='is inside'):  # Not a '..' path.
+    archive.keep_runs(str(tmp_path / 'sweep'), str(tmp_path / 'sweep' / '..x'))
+  # A sibling whose name starts with the sweep dir's is outside it.
+  assert archive.keep_runs(str(tmp_path / 'sweep'),
+                           str(tmp_path / 'sweep..x'))[0] == ['run_0']
