@@ -55,6 +55,23 @@ def resolve(path: str, where: str = '') -> str:
                     f'dqn/cartpole_rigl.gin at {GIN_DIR}); {fix}')
 
 
+def shipped_name(path: str) -> str:
+  """The name that finds `path` from any checkout or install.
+
+  Args:
+    path: a gin file's path.
+
+  Returns:
+    For a shipped gin file, its name below the gin dir, such as
+    'dqn/cartpole_rigl.gin', which `resolve` finds wherever rigl_rl lives;
+    for any other file, `path` as it is.
+  """
+  real, root = os.path.realpath(path), os.path.realpath(GIN_DIR)
+  if os.path.commonpath([real, root]) == root:
+    return os.path.relpath(real, root).replace(os.sep, '/')
+  return path
+
+
 def shipped() -> Dict[str, Dict[str, List[str]]]:
   """The shipped experiments: agent -> environment -> its methods' names.
 

@@ -42,6 +42,17 @@ def test_the_repository_path_run_elsewhere_names_the_shipped_one(
     experiments.resolve('dqn/cartpole_nope.gin')
 
 
+def test_a_shipped_file_is_named_the_same_from_any_checkout(tmp_path):
+  name = 'dqn/cartpole_rigl.gin'
+  # The repository's gin/ and the package's link to it name one file.
+  assert experiments.shipped_name(conftest.gin_path('cartpole_rigl.gin')) == name
+  assert experiments.shipped_name(os.path.join(
+      experiments.GIN_DIR, 'dqn', 'cartpole_rigl.gin')) == name
+  assert experiments.shipped_name(name) == name
+  own = str(tmp_path / 'dqn' / 'cartpole_rigl.gin')  # A user's copy.
+  assert experiments.shipped_name(own) == own
+
+
 def test_shipped_groups_by_agent_and_environment():
   shipped = experiments.shipped()
   assert list(shipped) == ['der', 'dqn', 'drqe', 'iqn', 'm_iqn', 'ppo',

@@ -13,6 +13,7 @@ import sys
 import time
 from typing import Dict, List, Optional, Sequence
 
+from rigl_rl import experiments
 from rigl_rl import logs
 from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import spec as spec_lib
@@ -69,6 +70,12 @@ def train_command(run: spec_lib.Run, root_dir: str) -> List[str]:
   command += [f'--gin_files={path}' for path in run.gin_files]
   command += [f'--gin_bindings={binding}' for binding in run.bindings]
   return command
+
+
+def _gin_names(paths: Sequence[str]) -> List[str]:
+  # Shipped files by name, so that a sweep dir moved to another checkout
+  # still matches its spec.
+  return [experiments.shipped_name(path) for path in paths]
 
 
 def record_spec(sweep_dir: str, spec_path: str) -> str:
@@ -224,8 +231,8 @@ class Sweep:
         continue
       with open(path) as f:
         recorded = json.load(f)
-      if (recorded['gin_files'], recorded['bindings']) != (
-          list(run.gin_files), list(run.bindings)):
+      if (_gin_names(recorded['gin_files']), recorded['bindings']) != (
+          _gin_names(run.gin_files), list(run.bindings)):
         raise ConfigError(
             f'{self._root(run)} was made with other gin files or bindings '
             f'(see its {run_dir.SWEEP_RUN_FILE}); pass a new --sweep_dir for '
@@ -237,7 +244,7 @@ class Sweep:
     if not os.path.exists(path):
       run_dir.write_json(path, {
           'name': run.name,
-          'gin_files': list(run.gin_files),
+          'gin_files': _gin_names(run.gin_files),
           'bindings': list(run.bindings),
           'labels': dict(run.labels),
       })

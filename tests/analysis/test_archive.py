@@ -79,8 +79,7 @@ def test_a_kept_file_that_differs_is_never_overwritten(tmp_path):
 def test_a_sweep_dir_holding_kept_runs_takes_them_as_finished(tmp_path):
   _run(str(tmp_path / 'sweep' / 'run_0'), finished=True)
   archive.keep_runs(str(tmp_path / 'sweep'), str(tmp_path / 'kept'))
-  # The same spec's sweep over the kept records (from a checkout at the
-  # same path: sweep_run.json names gin files by absolute path).
+  # The same spec's sweep over the kept records.
   run = spec_lib.Run(name='run_0', gin_files=tuple(RECORD['gin_files']),
                      bindings=tuple(RECORD['bindings']), seed=0)
   sweep = launch.Sweep(str(tmp_path / 'kept'), [run], cpus_per_run=1)

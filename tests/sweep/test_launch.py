@@ -1,4 +1,5 @@
 """bin/sweep end to end on a local Ray: interrupted, then resumed."""
+import dataclasses
 import io
 import json
 import os
@@ -9,6 +10,9 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from rigl_rl.errors import ConfigError
 from rigl_rl.sweep import launch
 from rigl_rl.sweep import spec as spec_lib
 from rigl_rl.training import run_dir
@@ -209,6 +213,26 @@ def test_changed_spec_is_refused_before_anything_runs(tmp_path):
   assert sorted(os.listdir(run)) == [run_dir.SWEEP_RUN_FILE]
   # A refused spec is not recorded as the sweep's.
   assert not (sweep_dir / run_dir.SWEEP_SPEC_FILE).exists()
+
+
+def test_a_sweep_dir_moved_to_another_checkout_still_matches(tmp_path):
+  # Records name shipped gin files by name, not by this checkout's path.
+  runs = [spec_lib.Run(name='a', gin_files=(gin_path('cartpole_rigl.gin'),),
+                       bindings=('SEED = 0',), seed=0)]
+  sweep = launch.Sweep(str(tmp_path), runs, cpus_per_run=1, out=io.StringIO())
+  os.makedirs(tmp_path / 'a')
+  sweep._record_run(runs[0])  # pylint: disable=protected-access
+  record = json.loads((tmp_path / 'a' / run_dir.SWEEP_RUN_FILE).read_text())
+  assert record['gin_files'] == ['dqn/cartpole_rigl.gin']
+  sweep._check_recorded()  # pylint: disable=protected-access
+  # A record from before names the file by path: it matches from here too.
+  record['gin_files'] = [gin_path('cartpole_rigl.gin')]
+  run_dir.write_json(str(tmp_path / 'a' / run_dir.SWEEP_RUN_FILE), record)
+  sweep._check_recorded()  # pylint: disable=protected-access
+  other = launch.Sweep(str(tmp_path), [dataclasses.replace(
+      runs[0], gin_files=(gin_path('cartpole_set.gin'),))], cpus_per_run=1)
+  with pytest.raises(ConfigError, match='made with other gin files'):
+    other._check_recorded()  # pylint: disable=protected-access
 
 
 def test_record_spec_keeps_earlier_specs(tmp_path):
