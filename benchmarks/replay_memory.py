@@ -113,7 +113,7 @@ def main(argv):
   after = resident_gib()
   rng = tf.random.Generator.from_seed(0)
   generator = np.random.default_rng(0)
-  buffer = memory.buffer
+  buffer = memory.buffers[0]
   stored = sum(array.nbytes for array in buffer._store.values())  # pylint: disable=protected-access
   result = {
       'memory': kind.__name__,
@@ -137,7 +137,7 @@ def main(argv):
 
     def host_batched():
       indices = next(batched)  # pylint: disable=cell-var-from-loop
-      return buffer.valid(indices), memory._gather(indices)  # pylint: disable=protected-access
+      return memory.valid(indices), memory._gather(indices)  # pylint: disable=protected-access
 
     graph_ms, batched_ms, dopamine_ms = milliseconds(
         in_graph, host_batched,

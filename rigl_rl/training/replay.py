@@ -481,6 +481,13 @@ class FrameReplay(Memory):
   Dopamine's memory sums n-step returns itself (stopping at a terminal) and
   never samples a start whose n steps reach a time-limit end; the discount
   it gives is gamma^(n-1), or 0 after a terminal, as UniformReplay's.
+
+  With N envs collecting (`Runner.num_envs`) each env has a Dopamine memory
+  of its own, of `capacity / N` frames, so a stack or an n-step window never
+  joins two envs' episodes; together they hold the newest `capacity`
+  frames. Index `i` names frame `i % (capacity / N)` of env
+  `i // (capacity / N)`, and a batch draws uniformly over the positions of
+  all of them, as one memory draws over its own.
   """
 
   @staticmethod
@@ -504,21 +511,21 @@ class FrameReplay(Memory):
       capacity: transitions (frames) held.
       update_horizon: transitions summed into each sampled return.
       gamma: their discount.
-      num_envs: envs collecting; Dopamine's memory holds one episode stream,
-        so only 1.
+      num_envs: envs collecting, each with a memory of `capacity /
+        num_envs` frames.
       max_sample_attempts: invalid draws tolerated per batch before sampling
         gives up (only a nearly empty memory gets near it).
 
     Raises:
-      ConfigError: for an observation without a stack axis, or more than
-        one env.
+      ConfigError: for an observation without a stack axis, or a capacity
+        that is not a multiple of `num_envs`.
     """
     super().__init__(name='frame_replay')
-    if num_envs != 1:
+    if int(capacity) % int(num_envs):
       raise ConfigError(
-          f'Runner.num_envs={num_envs} needs an in-graph replay '
-          '(UniformReplay, PrioritizedReplay); FrameReplay takes one env for '
-          'now: set Runner.num_envs = 1')
+          f'FrameReplay splits OffPolicy.replay_capacity ({capacity}) '
+          f'equally between Runner.num_envs={num_envs} envs; make it a '
+          'multiple of num_envs')
     observation = time_step_spec.observation
     if observation.shape.rank < 2:
       raise ConfigError(
@@ -530,28 +537,33 @@ class FrameReplay(Memory):
     self.stack_size = int(observation.shape[-1])
     self._frame_shape = tuple(observation.shape[:-1])
     self._max_sample_attempts = max_sample_attempts
-    self.buffer = _FrameMemory(
-        observation_shape=self._frame_shape,
-        stack_size=self.stack_size,
-        replay_capacity=int(capacity),
-        batch_size=1,
-        update_horizon=int(update_horizon),
-        gamma=float(gamma),
-        observation_dtype=observation.dtype.as_numpy_dtype,
-        action_dtype=action_spec.dtype.as_numpy_dtype)
+    self.num_envs = int(num_envs)
+    self.env_capacity = int(capacity) // self.num_envs
+    self.buffers = [
+        _FrameMemory(
+            observation_shape=self._frame_shape,
+            stack_size=self.stack_size,
+            replay_capacity=self.env_capacity,
+            batch_size=1,
+            update_horizon=int(update_horizon),
+            gamma=float(gamma),
+            observation_dtype=observation.dtype.as_numpy_dtype,
+            action_dtype=action_spec.dtype.as_numpy_dtype)
+        for _ in range(self.num_envs)
+    ]
     self.capacity = int(capacity)
     self._bootstrap_discount = float(gamma)**(int(update_horizon) - 1)
 
   # ------------------------------------------------------------ in graph --
 
   def add(self, time_step, action, next_time_step) -> None:
-    """Stores one transition from batch-1 tensors (the newest frame of its
-    starting observation, the action, reward and end flags)."""
+    """Stores one transition of each env from batch-`num_envs` tensors (the
+    newest frame of its starting observation, the action, reward and end
+    flags), in one host call."""
     tf.numpy_function(
-        self._add, [
-            time_step.observation[0, ..., -1], action[0],
-            next_time_step.reward[0], next_time_step.step_type[0],
-            next_time_step.discount[0]
+        self._add_all, [
+            time_step.observation[..., -1], action, next_time_step.reward,
+            next_time_step.step_type, next_time_step.discount
         ], [], stateful=True)
 
   def sample(self, batch_size: int,
@@ -602,30 +614,65 @@ class FrameReplay(Memory):
 
   # -------------------------------------------------------------- numpy --
 
-  def _add(self, frame, action, reward, step_type, discount) -> None:
+  def _add_all(self, frames, actions, rewards, step_types, discounts) -> None:
+    """Adds env i's transition to env i's memory, for every env."""
+    for env in range(self.num_envs):
+      self._add(frames[env], actions[env], rewards[env], step_types[env],
+                discounts[env], env=env)
+
+  def _add(self, frame, action, reward, step_type, discount,
+           env: int = 0) -> None:
     last = step_type == ts.StepType.LAST
-    self.buffer.add(frame, action, reward, np.uint8(last and discount == 0),
-                    episode_end=bool(last))
+    self.buffers[env].add(frame, action, reward,
+                          np.uint8(last and discount == 0),
+                          episode_end=bool(last))
+
+  def _ranges(self) -> np.ndarray:
+    """[num_envs, 2]: each env's Dopamine draw range [low, high), unwrapped."""
+    ranges = []
+    for buffer in self.buffers:
+      cursor = buffer.cursor()
+      if buffer.is_full():
+        low = cursor - self.env_capacity + self.stack_size - 1
+      else:
+        low = self.stack_size - 1
+      ranges.append((low, max(low, cursor - 1)))
+    return np.array(ranges, np.int64)
+
+  def valid(self, indices) -> np.ndarray:
+    """[batch] whether each index holds a transition that may be sampled
+    (`_FrameMemory.valid` in its env's memory)."""
+    indices = np.asarray(indices, np.int64)
+    envs, local = np.divmod(indices, self.env_capacity)
+    valid = np.zeros(indices.shape, bool)
+    for env, buffer in enumerate(self.buffers):
+      mine = envs == env
+      valid[mine] = buffer.valid(local[mine])
+    return valid
 
   def _sample_indices(self, batch_size: int,
                       generator: np.random.Generator) -> np.ndarray:
     # Dopamine's own sampler draws from numpy's global generator; drawing
     # from the run's generator keeps a resumed run on the same batches.
-    cursor = self.buffer.cursor()
-    if self.buffer.is_full():
-      low, high = cursor - self.capacity + self.stack_size - 1, cursor - 1
-    else:
-      low, high = self.stack_size - 1, cursor - 1
-    if high <= low:
+    ranges = self._ranges()
+    sizes = ranges[:, 1] - ranges[:, 0]
+    if not sizes.sum():
       raise RuntimeError('FrameReplay.sample: the memory holds no complete '
                          'transition yet')
+    # The envs' ranges laid end to end; with one env a draw in [0, size)
+    # plus low is numpy's draw in [low, high).
+    ends = np.cumsum(sizes)
     # As many draws as are missing, each round: the indices one draw at a
     # time would give, in their order.
     indices, misses = np.zeros([0], np.int64), 0
     while len(indices) < batch_size:
-      drawn = generator.integers(low, high, size=batch_size - len(indices))
-      drawn %= self.capacity
-      valid = self.buffer.valid(drawn)
+      position = generator.integers(0, ends[-1],
+                                    size=batch_size - len(indices))
+      envs = np.searchsorted(ends, position, side='right')
+      local = (ranges[envs, 0] + position - (ends[envs] - sizes[envs])
+               ) % self.env_capacity
+      drawn = envs * self.env_capacity + local
+      valid = self.valid(drawn)
       indices = np.concatenate([indices, drawn[valid]])
       misses += int(np.sum(~valid))
       if misses > self._max_sample_attempts:
@@ -639,16 +686,33 @@ class FrameReplay(Memory):
     return self._gather(self._sample_indices(int(batch_size), generator))
 
   def _gather(self, indices):
-    batch = self.buffer.sample_transition_batch(len(indices), indices)
-    names = [e.name for e in self.buffer.get_transition_elements(len(indices))]
-    element = dict(zip(names, batch))
-    return (element['state'], element['action'], element['reward'],
-            element['next_state'], element['terminal'].astype(bool))
+    """(state, action, reward, next_state, terminal) [batch] arrays of the
+    transitions at `indices`, each from its env's memory."""
+    indices = np.asarray(indices, np.int64)
+    envs, local = np.divmod(indices, self.env_capacity)
+    names = ('state', 'action', 'reward', 'next_state', 'terminal')
+    gathered = None
+    for env, buffer in enumerate(self.buffers):
+      mine = envs == env
+      if not mine.any():
+        continue
+      count = int(mine.sum())
+      batch = dict(
+          zip((e.name for e in buffer.get_transition_elements(count)),
+              buffer.sample_transition_batch(count, local[mine])))
+      if gathered is None:
+        gathered = [np.empty((len(indices),) + batch[name].shape[1:],
+                             batch[name].dtype) for name in names]
+      for array, name in zip(gathered, names):
+        array[mine] = batch[name]
+    state, action, reward, next_state, terminal = gathered
+    return state, action, reward, next_state, terminal.astype(bool)
 
   # -------------------------------------------------------------- files --
 
   def write_beside(self, checkpoint_path, report):
-    report(f'Saving the replay memory ({self.buffer.add_count} frames added) '
+    added = sum(int(buffer.add_count) for buffer in self.buffers)
+    report(f'Saving the replay memory ({added} frames added) '
            'beside the checkpoint...')
     self.save_files(_files_beside(checkpoint_path))
 
@@ -679,23 +743,24 @@ class FrameReplay(Memory):
 
     One gzipped .npy per array, at gzip level 1: Dopamine's own `save`
     compresses at level 9, about 10 times slower (9 minutes for a full
-    1M-frame memory here).
+    1M-frame memory here). Env 0's arrays are `<name>.npy.gz`, env i's
+    `env<i>.<name>.npy.gz`.
     """
     partial = directory + '.partial'
     if os.path.exists(partial):
       shutil.rmtree(partial)
     os.makedirs(partial)
-    buffer = self.buffer
-    arrays = dict(buffer._store)  # pylint: disable=protected-access
-    arrays.update(
-        add_count=np.asarray(buffer.add_count),
-        invalid_range=np.asarray(buffer.invalid_range),
-        episode_end_indices=np.array(sorted(buffer.episode_end_indices),
-                                     np.int64))
-    for name, array in arrays.items():
-      with gzip.open(os.path.join(partial, f'{name}.npy.gz'), 'wb',
-                     compresslevel=1) as f:
-        np.save(f, array, allow_pickle=False)
+    for env, buffer in enumerate(self.buffers):
+      arrays = dict(buffer._store)  # pylint: disable=protected-access
+      arrays.update(
+          add_count=np.asarray(buffer.add_count),
+          invalid_range=np.asarray(buffer.invalid_range),
+          episode_end_indices=np.array(sorted(buffer.episode_end_indices),
+                                       np.int64))
+      for name, array in arrays.items():
+        with gzip.open(os.path.join(partial, _env_file(env, name)), 'wb',
+                       compresslevel=1) as f:
+          np.save(f, array, allow_pickle=False)
     # A checkpoint rewritten at the same env step replaces its files.
     replaced = directory + '.replaced'
     if os.path.exists(directory):
@@ -707,32 +772,58 @@ class FrameReplay(Memory):
   def load_files(self, directory: str) -> None:
     """Reads a memory written by `save_files`.
 
-    The episode in flight when it was saved is closed: the loop starts a new
-    episode on resume, so the last stored transition has no next frame.
+    The episode in flight when it was saved is closed in every env: the
+    loop starts new episodes on resume, so the last stored transition has
+    no next frame.
 
     Raises:
-      ConfigError: if a file is missing.
+      ConfigError: if a file is missing, or the memory was saved with more
+        envs or another capacity than this one has.
     """
-    buffer = self.buffer
-    names = list(buffer._store) + list(self._STATE)  # pylint: disable=protected-access
-    paths = {name: os.path.join(directory, f'{name}.npy.gz') for name in names}
-    missing = [path for path in paths.values() if not os.path.isfile(path)]
+    extra = os.path.join(directory, _env_file(self.num_envs, 'add_count'))
+    if os.path.isfile(extra):
+      raise ConfigError(
+          f'the replay memory in {directory} was saved by more than '
+          f'Runner.num_envs={self.num_envs} envs ({extra} exists); resume '
+          'with the num_envs it ran with')
+    names = list(self.buffers[0]._store) + list(self._STATE)  # pylint: disable=protected-access
+    paths = [{name: os.path.join(directory, _env_file(env, name))
+              for name in names} for env in range(self.num_envs)]
+    missing = [path for env_paths in paths for path in env_paths.values()
+               if not os.path.isfile(path)]
     if missing:
       raise ConfigError(f'replay file {missing[0]} is missing; restore it or '
                         'start the run in a new --root_dir')
-    arrays = {}
-    for name, path in paths.items():
-      with gzip.open(path, 'rb') as f:
-        arrays[name] = np.load(f, allow_pickle=False)
-    for name in buffer._store:  # pylint: disable=protected-access
-      buffer._store[name] = arrays[name]  # pylint: disable=protected-access
-    buffer.add_count = arrays['add_count']
-    buffer.invalid_range = arrays['invalid_range']
-    ends = set(arrays['episode_end_indices'].tolist())
-    if buffer.add_count > 0:
-      ends.add((buffer.cursor() - 1) % self.capacity)
-      buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access
-    buffer.set_episode_ends(ends)
+    # Every env's arrays are read and checked before any memory changes.
+    loaded = []
+    for env_paths in paths:
+      arrays = {}
+      for name, path in env_paths.items():
+        with gzip.open(path, 'rb') as f:
+          arrays[name] = np.load(f, allow_pickle=False)
+      if len(arrays['observation']) != self.env_capacity:
+        raise ConfigError(
+            f'the replay memory in {directory} holds '
+            f'{len(arrays["observation"])} frames per env, this one '
+            f'{self.env_capacity}; resume with the OffPolicy.replay_capacity '
+            'and Runner.num_envs it ran with')
+      loaded.append(arrays)
+    for buffer, arrays in zip(self.buffers, loaded):
+      for name in buffer._store:  # pylint: disable=protected-access
+        buffer._store[name] = arrays[name]  # pylint: disable=protected-access
+      buffer.add_count = arrays['add_count']
+      buffer.invalid_range = arrays['invalid_range']
+      ends = set(arrays['episode_end_indices'].tolist())
+      if buffer.add_count > 0:
+        ends.add((buffer.cursor() - 1) % self.env_capacity)
+        buffer._next_experience_is_episode_start = True  # pylint: disable=protected-access
+      buffer.set_episode_ends(ends)
+
+
+def _env_file(env: int, name: str) -> str:
+  """The file of env `env`'s array `name` in a FrameReplay's directory (env
+  0's names are those of one-env memories, which runs on disk hold)."""
+  return f'{name}.npy.gz' if env == 0 else f'env{env}.{name}.npy.gz'
 
 
 @gin.configurable
@@ -782,6 +873,12 @@ class PrioritizedFrameReplay(FrameReplay):
       ConfigError: for an observation without a stack axis, more than one
         env, or exponents or an epsilon that are not positive numbers.
     """
+    if num_envs != 1:
+      # Its sum tree takes one env's padding and transitions per add.
+      raise ConfigError(
+          f'Runner.num_envs={num_envs}: PrioritizedFrameReplay takes one '
+          'env for now; set Runner.num_envs = 1, or use @FrameReplay or '
+          '@PrioritizedReplay')
     super().__init__(time_step_spec, action_spec, capacity,
                      update_horizon=update_horizon, gamma=gamma,
                      num_envs=num_envs,
@@ -807,10 +904,11 @@ class PrioritizedFrameReplay(FrameReplay):
 
   def _add_where(self, frame, action, reward, step_type, discount):
     """Adds, and says where: (first index written, entries written)."""
-    before = int(self.buffer.add_count)  # An array Dopamine adds to in place.
-    first = int(self.buffer.cursor())
+    buffer = self.buffers[0]
+    before = int(buffer.add_count)  # An array Dopamine adds to in place.
+    first = int(buffer.cursor())
     self._add(frame, action, reward, step_type, discount)
-    return np.int64(first), np.int64(self.buffer.add_count - before)
+    return np.int64(first), np.int64(buffer.add_count - before)
 
   def training_batch(self, batch_size: int,
                      rng: tf.random.Generator) -> Batch:
@@ -840,7 +938,7 @@ class PrioritizedFrameReplay(FrameReplay):
     `indices`; the examples of invalid ones are not transitions."""
     valid, *arrays = self._host_batch(
         batch_size,
-        lambda batch: (self.buffer.valid(batch),) + self._gather(batch),
+        lambda batch: (self.valid(batch),) + self._gather(batch),
         [indices], [tf.bool])
     return valid, tuple(arrays)
 

@@ -2,6 +2,7 @@
 episode boundaries, and survives a save and load."""
 import os
 
+import gin
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -109,8 +110,8 @@ def test_save_and_load_round_trip(tmp_path):
   assert not (tmp_path / 'replay-7.partial').exists()
   restored = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
   restored.load_files(str(tmp_path / 'replay-7'))
-  for name, array in memory.buffer._store.items():  # pylint: disable=protected-access
-    np.testing.assert_array_equal(restored.buffer._store[name][:16],  # pylint: disable=protected-access
+  for name, array in memory.buffers[0]._store.items():  # pylint: disable=protected-access
+    np.testing.assert_array_equal(restored.buffers[0]._store[name][:16],  # pylint: disable=protected-access
                                   array[:16])
   # The episode in flight was closed; a new one starts after the resume.
   newer = _fill(restored, [3])
@@ -126,13 +127,13 @@ def test_saving_again_replaces_the_files(tmp_path):
   memory = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
   _fill(memory, [6])
   memory.save_files(str(tmp_path / 'replay-7'))
-  first = int(memory.buffer.add_count)
+  first = int(memory.buffers[0].add_count)
   _fill(memory, [4])
   memory.save_files(str(tmp_path / 'replay-7'))
   assert sorted(os.listdir(tmp_path)) == ['replay-7']
   restored = replay.FrameReplay(SPEC, ACTIONS, capacity=50)
   restored.load_files(str(tmp_path / 'replay-7'))
-  assert restored.buffer.add_count == memory.buffer.add_count > first
+  assert restored.buffers[0].add_count == memory.buffers[0].add_count > first
 
 
 def test_too_few_transitions_say_so():
@@ -195,8 +196,8 @@ def test_run_resumes_with_the_replay_saved_beside_its_checkpoint(
   resumed = Runner(root, verbose=False)
   resumed.prepare()
   assert resumed.train_step == atari_rigl_run.train_step == 50
-  original = atari_rigl_run.experience.memory.buffer
-  restored = resumed.experience.memory.buffer
+  original = atari_rigl_run.experience.memory.buffers[0]
+  restored = resumed.experience.memory.buffers[0]
   # 400 frames, and the zero padding before each episode.
   assert restored.add_count == original.add_count > 400
   for name, array in original._store.items():  # pylint: disable=protected-access
@@ -244,7 +245,7 @@ def test_a_finished_run_does_not_read_its_replay(atari_rigl_run, tmp_path):
   runner = Runner(copy, verbose=False)
   assert runner.run() == 'finished'
   assert runner.already_finished and runner.train_step == 50
-  assert runner.experience.memory.buffer.add_count == 0
+  assert runner.experience.memory.buffers[0].add_count == 0
 
 
 def test_n_step_returns_stop_at_the_terminal():
@@ -328,13 +329,13 @@ def test_batched_sampling_equals_dopamine_one_index_at_a_time(update_horizon,
   adds = list(_mixed_adds())
   for add in adds:
     memory._add(*add)  # pylint: disable=protected-access
-    ever_valid |= _check_against_dopamine(memory.buffer)
-    filling.add(bool(memory.buffer.is_full()))
+    ever_valid |= _check_against_dopamine(memory.buffers[0])
+    filling.add(bool(memory.buffers[0].is_full()))
   # Checked before and after the ring was full; it wrapped (45 transitions
   # and 27 padding frames in 23 slots), and most indices were valid at some
   # point.
   assert filling == {False, True}
-  assert memory.buffer.add_count == 72
+  assert memory.buffers[0].add_count == 72
   assert len(ever_valid) > memory.capacity // 2
   # A memory read back has the same episode ends, and the episode in flight
   # closed.
@@ -342,17 +343,17 @@ def test_batched_sampling_equals_dopamine_one_index_at_a_time(update_horizon,
   restored = replay.FrameReplay(SPEC, ACTIONS, capacity=23,
                                 update_horizon=update_horizon, gamma=0.9)
   restored.load_files(str(tmp_path / 'replay-1'))
-  _check_against_dopamine(restored.buffer)
+  _check_against_dopamine(restored.buffers[0])
   for add in adds[:5]:
     restored._add(*add)  # pylint: disable=protected-access
-    _check_against_dopamine(restored.buffer)
+    _check_against_dopamine(restored.buffers[0])
 
 
 def test_batched_draws_are_the_draws_one_at_a_time():
   memory = replay.FrameReplay(SPEC, ACTIONS, capacity=23, update_horizon=3)
   for add in _mixed_adds():
     memory._add(*add)  # pylint: disable=protected-access
-  buffer = memory.buffer
+  buffer = memory.buffers[0]
   cursor = buffer.cursor()
   low, high = cursor - 23 + STACK - 1, cursor - 1
   generator = np.random.default_rng(11)
@@ -472,15 +473,147 @@ def test_atari_dqn_trains_on_prioritized_frames(tmp_path):
   # Train steps set the drawn starts' priorities from their losses; the
   # padding frames of each episode stay at 0.
   assert len(np.unique(leaves)) > 20
-  written = int(memory.buffer.add_count)
+  written = int(memory.buffers[0].add_count)
   episodes = runner.finished_episodes()[1] + 1  # With the one in flight.
   assert np.sum(leaves[:written] == 0) == 3 * episodes
   assert np.all(leaves[written:] == 0)
   assert np.isfinite(runner.last_losses['loss'])
 
 
-def test_frame_replay_takes_one_env_for_now():
-  with pytest.raises(ConfigError, match=r'needs an in-graph replay '
-                     r'\(UniformReplay, PrioritizedReplay\); FrameReplay '
-                     r'takes one env for now'):
-    replay.FrameReplay(SPEC, ACTIONS, capacity=10, num_envs=2)
+def _two_env_adds(lengths_0, lengths_1, offset=100):
+  """Batch-2 adds of two envs' episodes (env 1's frames numbered from
+  `offset`), and the expected transitions of each env."""
+  streams = [list(_episodes(lengths_0)),
+             [(np.where(stack, stack + offset, 0).astype(np.uint8),
+               (window[-1] + offset) % 6, r + offset, k, d,
+               [w + offset if w else 0 for w in window])
+              for stack, _, r, k, d, window in _episodes(lengths_1)]]
+  assert len(streams[0]) == len(streams[1])  # The envs step together.
+  return list(zip(*streams))
+
+
+def _add_two_envs(memory, adds):
+  for pair in adds:
+    stacks = np.stack([p[0] for p in pair])
+    step = lambda kinds, values, d: ts.TimeStep(
+        step_type=tf.constant(kinds, tf.int32),
+        reward=tf.constant(values, tf.float32),
+        discount=tf.constant(d, tf.float32),
+        observation=tf.constant(stacks))
+    memory.add(step([ts.StepType.MID] * 2, [0.0, 0.0], [1.0, 1.0]),
+               tf.constant([p[1] for p in pair], tf.int64),
+               step([p[3] for p in pair], [p[2] for p in pair],
+                    [p[4] for p in pair]))
+
+
+def test_each_env_has_a_memory_of_its_own_and_batches_draw_from_all():
+  adds = _two_env_adds([2, 6, 3, 5], [5, 4, 7])
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=200, num_envs=2)
+  _add_two_envs(memory, adds)
+  # Env i's memory is the one-env memory of its own transitions, of half
+  # the capacity.
+  for env in range(2):
+    alone = replay.FrameReplay(SPEC, ACTIONS, capacity=100)
+    for pair in adds:
+      stack, action, reward, step_type, discount, _ = pair[env]
+      alone._add(stack[..., -1], action, reward, step_type, discount)  # pylint: disable=protected-access
+    mine = memory.buffers[env]
+    assert mine.add_count == alone.buffers[0].add_count
+    assert mine.episode_end_indices == alone.buffers[0].episode_end_indices
+    written = int(mine.add_count)  # Dopamine leaves the rest unset.
+    for name, array in alone.buffers[0]._store.items():  # pylint: disable=protected-access
+      np.testing.assert_array_equal(mine._store[name][:written],  # pylint: disable=protected-access
+                                    array[:written])
+  # Every stack holds one env's frames, and every sampleable transition of
+  # both envs is drawn.
+  expected = {p[5][-1]: (p[5], p[3], p[4]) for pair in adds for p in pair}
+  newest = _check_batch(memory.sample(1024, tf.random.Generator.from_seed(0)),
+                        expected)
+  newest_of_each = {max(p[5][-1] for p in column) for column in zip(*adds)}
+  assert set(newest) == set(expected) - newest_of_each
+  assert set(newest) & set(range(1, 100)) and set(newest) & set(range(100, 200))
+
+
+def test_two_env_memory_wraps_each_ring_and_survives_a_save(tmp_path):
+  adds = _two_env_adds([7, 9, 5, 8], [12, 3, 9, 5])  # Past 24 each.
+  memory = replay.FrameReplay(SPEC, ACTIONS, capacity=48, num_envs=2)
+  _add_two_envs(memory, adds)
+  assert all(buffer.is_full() for buffer in memory.buffers)
+  expected = {p[5][-1]: (p[5], p[3], p[4]) for pair in adds for p in pair}
+  newest = _check_batch(memory.sample(256, tf.random.Generator.from_seed(1)),
+                        expected)
+  assert min(n for n in newest if n < 100) > 10   # Overwritten in env 0,
+  assert min(n for n in newest if n > 100) > 110  # and in env 1.
+  memory.save_files(str(tmp_path / 'replay-9'))
+  # Env 0's files are named as a one-env memory's.
+  assert (tmp_path / 'replay-9' / 'observation.npy.gz').is_file()
+  assert (tmp_path / 'replay-9' / 'env1.observation.npy.gz').is_file()
+  restored = replay.FrameReplay(SPEC, ACTIONS, capacity=48, num_envs=2)
+  restored.load_files(str(tmp_path / 'replay-9'))
+  for mine, theirs in zip(restored.buffers, memory.buffers):
+    assert mine.add_count == theirs.add_count
+    for name, array in theirs._store.items():  # pylint: disable=protected-access
+      np.testing.assert_array_equal(mine._store[name], array)  # pylint: disable=protected-access
+  np.testing.assert_array_equal(
+      restored._sample_indices(64, np.random.default_rng(5)),  # pylint: disable=protected-access
+      memory._sample_indices(64, np.random.default_rng(5)))  # pylint: disable=protected-access
+  one_env = replay.FrameReplay(SPEC, ACTIONS, capacity=48)
+  with pytest.raises(ConfigError, match=r'saved by more than '
+                     r'Runner.num_envs=1 envs .*resume with the num_envs it '
+                     r'ran with'):
+    one_env.load_files(str(tmp_path / 'replay-9'))
+  four_envs = replay.FrameReplay(SPEC, ACTIONS, capacity=48, num_envs=4)
+  with pytest.raises(ConfigError, match=r'env2.observation.npy.gz is '
+                     r'missing'):
+    four_envs.load_files(str(tmp_path / 'replay-9'))
+  larger = replay.FrameReplay(SPEC, ACTIONS, capacity=60, num_envs=2)
+  with pytest.raises(ConfigError, match=r'holds 24 frames per env, this one '
+                     r'30; resume with the OffPolicy.replay_capacity and '
+                     r'Runner.num_envs it ran with'):
+    larger.load_files(str(tmp_path / 'replay-9'))
+  assert all(buffer.add_count == 0 for buffer in larger.buffers)
+
+
+def test_atari_dqn_collects_with_two_envs_and_resumes(tmp_path):
+  # pylint: disable=g-import-not-at-top
+  from rigl_rl import config
+  from rigl_rl.training.loop import Runner
+  from tests import conftest
+  bindings = list(conftest.ATARI_SMOKE_BINDINGS) + ['Runner.num_envs = 2']
+  runner = conftest.train_in_process(tmp_path / 'train', 'dqn',
+                                     'atari_nature_rigl.gin', 'rigl',
+                                     bindings)
+  # The one-env counts: 400 env steps, a train step every 4 after 200.
+  assert (runner.env_step, runner.train_step) == (400, 50)
+  memory = runner.experience.memory
+  episodes = runner.finished_episodes()[1]
+  # Each env stored its 200 transitions, and 3 padding frames before each
+  # of its episodes (at least the first).
+  added = [int(buffer.add_count) for buffer in memory.buffers]
+  assert all(count - 200 >= 3 and (count - 200) % 3 == 0 for count in added)
+  assert sum(count - 200 for count in added) // 3 == episodes + 2
+  assert np.isfinite(runner.last_losses['loss'])
+  # A resume reads both envs' memories from beside the checkpoint.
+  copy = _copy(runner, tmp_path, finished=False)
+  gin.clear_config()
+  config.parse([conftest.gin_path('atari_nature_rigl.gin')], bindings)
+  resumed = Runner(copy, verbose=False)
+  resumed.prepare()
+  assert resumed.env_step == 400
+  for mine, theirs in zip(resumed.experience.memory.buffers, memory.buffers):
+    assert mine.add_count == theirs.add_count
+    for name, array in theirs._store.items():  # pylint: disable=protected-access
+      np.testing.assert_array_equal(mine._store[name], array)  # pylint: disable=protected-access
+
+
+def test_frame_replay_capacity_must_split_between_the_envs():
+  with pytest.raises(ConfigError, match=r'splits OffPolicy.replay_capacity '
+                     r'\(10\) equally between Runner.num_envs=3 envs; make '
+                     r'it a multiple of num_envs'):
+    replay.FrameReplay(SPEC, ACTIONS, capacity=10, num_envs=3)
+
+
+def test_prioritized_frame_replay_takes_one_env_for_now():
+  with pytest.raises(ConfigError, match=r'Runner.num_envs=2: '
+                     r'PrioritizedFrameReplay takes one env for now'):
+    replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=10, num_envs=2)
