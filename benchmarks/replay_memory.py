@@ -99,8 +99,9 @@ def main(argv):
     add = (frames[i % len(frames)], i % 6, 1.0,
            ts.StepType.LAST if last else ts.StepType.MID, 0.0 if last else 1.0)
     if FLAGS.prioritized:
-      first, count = memory._add_where(*add)  # pylint: disable=protected-access
-      transitions[(first + count - 1) % FLAGS.capacity] = True
+      # One env: a batch of 1.
+      written, transition = memory._add_where(*(np.asarray([a]) for a in add))  # pylint: disable=protected-access
+      transitions[written[transition]] = True
     else:
       memory._add(*add)  # pylint: disable=protected-access
     if (i + 1) % 100_000 == 0:

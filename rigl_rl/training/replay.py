@@ -862,7 +862,8 @@ class PrioritizedFrameReplay(FrameReplay):
       capacity: transitions (frames) held.
       update_horizon: transitions summed into each sampled return.
       gamma: their discount.
-      num_envs: envs collecting (FrameReplay: only 1).
+      num_envs: envs collecting, each with a memory of `capacity /
+        num_envs` frames (a leaf each).
       max_sample_attempts: redraws tolerated per batch before sampling
         gives up.
       priority_exponent: alpha (Dopamine's square root: 0.5).
@@ -870,15 +871,10 @@ class PrioritizedFrameReplay(FrameReplay):
       priority_epsilon: added to each loss (Dopamine's 1e-10).
 
     Raises:
-      ConfigError: for an observation without a stack axis, more than one
-        env, or exponents or an epsilon that are not positive numbers.
+      ConfigError: for an observation without a stack axis, a capacity that
+        is not a multiple of `num_envs`, or exponents or an epsilon that are
+        not positive numbers.
     """
-    if num_envs != 1:
-      # Its sum tree takes one env's padding and transitions per add.
-      raise ConfigError(
-          f'Runner.num_envs={num_envs}: PrioritizedFrameReplay takes one '
-          'env for now; set Runner.num_envs = 1, or use @FrameReplay or '
-          '@PrioritizedReplay')
     super().__init__(time_step_spec, action_spec, capacity,
                      update_horizon=update_horizon, gamma=gamma,
                      num_envs=num_envs,
@@ -889,26 +885,32 @@ class PrioritizedFrameReplay(FrameReplay):
         priority_epsilon=priority_epsilon, owner='PrioritizedFrameReplay')
 
   def add(self, time_step, action, next_time_step) -> None:
-    first, count = tf.numpy_function(
+    """Stores one transition of each env (as FrameReplay) and enters its
+    leaves: padding frames at 0, each transition at the max."""
+    written, transition = tf.numpy_function(
         self._add_where, [
-            time_step.observation[0, ..., -1], action[0],
-            next_time_step.reward[0], next_time_step.step_type[0],
-            next_time_step.discount[0]
-        ], [tf.int64, tf.int64], stateful=True)
-    # Padding frames (the first count - 1) at 0, the transition at the max.
-    written = tf.range(count, dtype=tf.int64)
+            time_step.observation[..., -1], action, next_time_step.reward,
+            next_time_step.step_type, next_time_step.discount
+        ], [tf.int64, tf.bool], stateful=True)
     self.sampler.tree.set(
-        (first + written) % self.capacity,
-        tf.where(written == count - 1, self.sampler.tree.max_priority,
+        written,
+        tf.where(transition, self.sampler.tree.max_priority,
                  tf.constant(0.0, tf.float64)))
 
-  def _add_where(self, frame, action, reward, step_type, discount):
-    """Adds, and says where: (first index written, entries written)."""
-    buffer = self.buffers[0]
-    before = int(buffer.add_count)  # An array Dopamine adds to in place.
-    first = int(buffer.cursor())
-    self._add(frame, action, reward, step_type, discount)
-    return np.int64(first), np.int64(buffer.add_count - before)
+  def _add_where(self, frames, actions, rewards, step_types, discounts):
+    """Adds each env's transition, and says where: ([written] indices,
+    [written] whether each is a transition rather than padding)."""
+    written, transition = [], []
+    for env, buffer in enumerate(self.buffers):
+      before = int(buffer.add_count)  # An array Dopamine adds to in place.
+      first = int(buffer.cursor())
+      self._add(frames[env], actions[env], rewards[env], step_types[env],
+                discounts[env], env=env)
+      count = int(buffer.add_count) - before
+      written.append(env * self.env_capacity +
+                     (first + np.arange(count)) % self.env_capacity)
+      transition.append(np.arange(count) == count - 1)
+    return np.concatenate(written), np.concatenate(transition)
 
   def training_batch(self, batch_size: int,
                      rng: tf.random.Generator) -> Batch:

@@ -613,7 +613,22 @@ def test_frame_replay_capacity_must_split_between_the_envs():
     replay.FrameReplay(SPEC, ACTIONS, capacity=10, num_envs=3)
 
 
-def test_prioritized_frame_replay_takes_one_env_for_now():
-  with pytest.raises(ConfigError, match=r'Runner.num_envs=2: '
-                     r'PrioritizedFrameReplay takes one env for now'):
-    replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=10, num_envs=2)
+def test_two_env_prioritized_frames_enter_each_env_s_leaves():
+  adds = _two_env_adds([5, 8], [9, 4])
+  memory = replay.PrioritizedFrameReplay(SPEC, ACTIONS, capacity=80,
+                                         num_envs=2)
+  _add_two_envs(memory, adds)
+  # Env 0's leaves 0-39: 3 padding frames, 5 transitions, 3, 8; env 1's
+  # from 40: 3, 9, 3, 4.
+  want = np.zeros(80)
+  want[3:8] = want[11:19] = 1.0
+  want[43:52] = want[55:59] = 1.0
+  np.testing.assert_array_equal(_frame_leaves(memory), want)
+  expected = {p[5][-1]: (p[5], p[3], p[4]) for pair in adds for p in pair}
+  batch = memory.training_batch(256, tf.random.Generator.from_seed(2))
+  newest = _check_batch(batch.experience, expected)
+  assert set(newest) & set(range(1, 100)) and set(newest) & set(range(100, 200))
+  # A start's priority moves the leaf of its own env's memory.
+  memory.update_priorities(tf.constant([44], tf.int64), tf.constant([8.0]))
+  assert _frame_leaves(memory)[44] == np.float64(8 + 1e-10)**0.5
+  assert _frame_leaves(memory)[4] == 1.0
