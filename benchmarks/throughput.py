@@ -14,6 +14,8 @@ batch 32, a train step per env step), dense and RigL at 90%.
 4 env steps as its gin files), dense and RigL at 90%.
 --suite=atari_pong: DQN on Atari Pong with the Nature CNN (batch 32, a train
 step every 4 env steps, frame replay of 100k), dense and RigL at 90%.
+--suite=cartpole_ppo: PPO on CartPole (as its gin files: rollouts of 2,048 env
+steps, 10 epochs of 64-transition minibatches), dense and RigL at 90%.
 --suite=minatar_fixed: DQN on MinAtar Breakout with paper 000's single hidden
 layer of 1,600 units (batch 32, a train step per env step), Dense and Random
 91% sparse, each frozen and learned, and each train step alone on a fixed
@@ -55,7 +57,8 @@ from rigl_rl.envs import factory
 
 flags.DEFINE_enum('suite', 'cartpole_dqn',
                   ['cartpole_dqn', 'halfcheetah_sac', 'minatar_breakout',
-                   'minatar_rainbow', 'minatar_fixed', 'atari_pong'],
+                   'minatar_rainbow', 'minatar_fixed', 'atari_pong',
+                   'cartpole_ppo'],
                   'Which agent and environment to time.')
 flags.DEFINE_integer('steps', 3000, 'Train steps timed per method and round.')
 flags.DEFINE_integer('rounds', 3, 'Interleaved rounds; the median is kept.')
@@ -64,21 +67,29 @@ flags.DEFINE_list('num_envs', ['1'], 'Env counts collecting together '
 FLAGS = flags.FLAGS
 
 GIN_DIR = os.path.join(os.path.dirname(__file__), '..', 'gin')
-# suite -> (gin file prefix, methods timed, extra bindings).
+INITIAL_COLLECT = 1000
+# Off-policy suites start training after a short collect.
+SHORT_COLLECT = [f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}']
+# suite -> (gin file prefix, methods timed, extra bindings, at least the env
+# steps per train step).
 SUITES = {
-    'cartpole_dqn': ('dqn/cartpole', methods.CORE, []),
-    'halfcheetah_sac': ('sac/halfcheetah', methods.CORE, []),
-    'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'), []),
-    'minatar_rainbow': ('rainbow/minatar_breakout', ('dense', 'rigl'), []),
+    'cartpole_dqn': ('dqn/cartpole', methods.CORE, SHORT_COLLECT, 4),
+    'halfcheetah_sac': ('sac/halfcheetah', methods.CORE, SHORT_COLLECT, 4),
+    'minatar_breakout': ('dqn/minatar_breakout', ('dense', 'rigl'),
+                         SHORT_COLLECT, 4),
+    'minatar_rainbow': ('rainbow/minatar_breakout', ('dense', 'rigl'),
+                        SHORT_COLLECT, 4),
     # The first method is the one the others are compared with.
     'minatar_fixed': ('dqn/minatar_breakout_fixed',
                       ('dense_learned', 'dense_frozen', 'random_learned',
-                       'random_frozen'), []),
+                       'random_frozen'), SHORT_COLLECT, 4),
     'atari_pong': ('dqn/atari_nature', ('dense', 'rigl'),
-                   ["atari.game = 'Pong'",
-                    'OffPolicy.replay_capacity = 100000']),
+                   SHORT_COLLECT + ["atari.game = 'Pong'",
+                                    'OffPolicy.replay_capacity = 100000'], 4),
+    # 320 train steps per 2,048-step rollout (6.4 env steps each), and the
+    # warm-up may take a rollout more: twice that.
+    'cartpole_ppo': ('ppo/cartpole', ('dense', 'rigl'), [], 13),
 }
-INITIAL_COLLECT = 1000
 
 
 class RunLoop:
@@ -88,13 +99,13 @@ class RunLoop:
                num_envs: int = 1):
     gin.clear_config()
     # One more round's worth of steps covers the untimed warm-up chunk.
-    prefix, _, extra = SUITES[suite]
-    # A generous bound: Atari collects 4 env steps per train step. Env-step
-    # counts are multiples of num_envs (INITIAL_COLLECT is, for 1-8).
-    total = INITIAL_COLLECT + 4 * steps * (rounds + 1) * num_envs
+    prefix, _, extra, env_steps_per_train_step = SUITES[suite]
+    # A generous bound. Env-step counts are multiples of num_envs
+    # (INITIAL_COLLECT is, for 1-8).
+    total = INITIAL_COLLECT + (env_steps_per_train_step * steps *
+                               (rounds + 1) * num_envs)
     bindings = [f'NUM_ENV_STEPS = {total}', f'EVAL_INTERVAL = {total}',
                 f'CHECKPOINT_INTERVAL = {total}',
-                f'OffPolicy.initial_collect_steps = {INITIAL_COLLECT}',
                 f'Runner.num_envs = {num_envs}',
                 # A chunk never runs past the timed window.
                 f'Runner.max_chunk = {min(1000, steps)}'] + extra
@@ -115,6 +126,10 @@ class RunLoop:
     start_env, start = int(runner.env_steps.numpy()), time.perf_counter()
     goal = runner.train_step + steps
     while runner.train_step < goal:
+      if runner.done:
+        raise RuntimeError(
+            f'the run ended at train step {runner.train_step}, before '
+            f'{goal}: raise the suite\'s env steps per train step')
       runner.advance()
     return (int(runner.env_steps.numpy()) - start_env) / (
         time.perf_counter() - start)

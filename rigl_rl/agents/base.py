@@ -116,8 +116,9 @@ class AgentBundle:
     example_losses: a train step's `LossInfo` -> its [batch] per-example
       losses before importance weights, which prioritized replay sets its
       priorities from; None for an agent that reports none.
-    prepare_rollout: on-policy agents only: a rollout of transitions in
-      collection order -> the batch `agent.train` takes minibatches of.
+    prepare_rollout: on-policy agents only: (a rollout of transitions in
+      collection order, env n's step t at t * num_envs + n; num_envs) ->
+      the batch `agent.train` takes minibatches of.
   """
   agent: tf_agent.TFAgent
   algorithm: str
@@ -129,7 +130,7 @@ class AgentBundle:
   gamma: float
   logged_losses: Sequence[str] = ()
   example_losses: Optional[Callable[[object], tf.Tensor]] = None
-  prepare_rollout: Optional[Callable[[object], object]] = None
+  prepare_rollout: Optional[Callable[[object, int], object]] = None
 
   @property
   def method(self) -> str:

@@ -82,6 +82,9 @@ def generalized_advantages(rewards, values, next_values, discounts,
                            episode_ends, gamma: float, lambda_: float):
   """GAE (Schulman et al. 2016) over one rollout in collection order.
 
+  Every argument is [T] for one env, or [T, N] for N envs collecting
+  together (column n is env n's T steps; the sums never cross columns).
+
   Args:
     rewards: [T] rewards r_t.
     values: [T] V(s_t).
@@ -100,7 +103,7 @@ def generalized_advantages(rewards, values, next_values, discounts,
   carry = gamma * lambda_ * (1.0 - tf.cast(episode_ends, tf.float32))
   return tf.scan(
       lambda later, elements: elements[0] + elements[1] * later,
-      (deltas, carry), initializer=tf.constant(0.0), reverse=True)
+      (deltas, carry), initializer=tf.zeros_like(deltas[0]), reverse=True)
 
 
 def ppo_actor_loss(current, collected, action, advantage,

@@ -120,10 +120,11 @@ def ppo_agent(time_step_spec,
   policy = lambda observation: actor(observe(observation), training=False)[0]
   value = lambda observation: value_net(observe(observation), training=False)[0]
 
-  def prepare_rollout(rollout):
+  def prepare_rollout(rollout, num_envs):
     if normalizer:
       agent.update_observation_normalizer(rollout.time_step.observation)
-    return _training_batch(rollout, policy, value, gamma, lambda_value)
+    return _training_batch(rollout, num_envs, policy, value, gamma,
+                           lambda_value)
 
   actor_example_loss, value_example_loss = _example_losses(
       policy, value, importance_ratio_clipping, value_pred_loss_coef)
@@ -169,7 +170,7 @@ def _actor_factory(observation_spec, action_spec, actor_network_fn,
       initial_std=initial_std)
 
 
-def _training_batch(rollout, policy, value, gamma: float,
+def _training_batch(rollout, num_envs: int, policy, value, gamma: float,
                     lambda_value: float):
   """A rollout in collection order -> PPOAgent's training batch.
 
@@ -177,7 +178,9 @@ def _training_batch(rollout, policy, value, gamma: float,
   parameters, value predictions, GAE advantages and TD(lambda) returns.
 
   Args:
-    rollout: transitions (time_step, action_step, next_time_step).
+    rollout: transitions (time_step, action_step, next_time_step), env n's
+      step t at t * num_envs + n.
+    num_envs: envs whose steps the rollout interleaves.
     policy: observation -> the actor's action distribution.
     value: observation -> [batch] values.
     gamma: discount.
@@ -189,10 +192,13 @@ def _training_batch(rollout, policy, value, gamma: float,
   observation = rollout.time_step.observation
   next_step = rollout.next_time_step
   values = value(observation)
-  advantages = losses.generalized_advantages(
-      next_step.reward, values, value(next_step.observation),
-      next_step.discount, next_step.step_type == ts.StepType.LAST, gamma,
-      lambda_value)
+  # [T, N]: each env's steps down a column, so GAE runs along each env's own.
+  by_env = lambda t: tf.reshape(t, [-1, num_envs])
+  advantages = tf.reshape(losses.generalized_advantages(
+      by_env(next_step.reward), by_env(values),
+      by_env(value(next_step.observation)), by_env(next_step.discount),
+      by_env(next_step.step_type == ts.StepType.LAST), gamma, lambda_value),
+                          [-1])
   batch = trajectory.Trajectory(
       step_type=rollout.time_step.step_type,
       observation=observation,

@@ -223,6 +223,10 @@ class OnPolicy:
   The agent's `prepare_rollout` turns the rollout into its training batch
   once (for PPO: action-distribution parameters, values, advantages and
   returns) before the first minibatch.
+
+  With N envs collecting (`Runner.num_envs`) a rollout is rollout_length / N
+  steps of each env, stored interleaved (env n's step t at t * N + n); the
+  agent's advantages run along each env's own steps.
   """
 
   initial_collect_steps = 0
@@ -255,6 +259,7 @@ class OnPolicy:
     self.minibatches = rollout_length // minibatch_size
     self.cycle = epochs * self.minibatches  # Train steps per rollout.
     self.memory = None
+    self.num_envs = 1
 
   def build(self, time_step_spec, action_spec, bundle,
             num_envs: int = 1) -> None:
@@ -265,16 +270,19 @@ class OnPolicy:
       time_step_spec: the env's time step spec.
       action_spec: its action spec.
       bundle: the agent's `AgentBundle`.
-      num_envs: envs collecting; rollouts take one for now.
+      num_envs: envs collecting, each rollout_length / num_envs steps of
+        each rollout.
 
     Raises:
-      ConfigError: for an agent without `prepare_rollout`, more than one
-        env, or a rollout larger than the memory available.
+      ConfigError: for an agent without `prepare_rollout`, a rollout length
+        that is not a multiple of num_envs, or a rollout larger than the
+        memory available.
     """
-    if num_envs != 1:
+    if self.rollout_length % num_envs:
       raise ConfigError(
-          f'Runner.num_envs={num_envs}: OnPolicy rollouts take one env for '
-          'now; set Runner.num_envs = 1')
+          f'OnPolicy.rollout_length={self.rollout_length} does not split '
+          f'equally between Runner.num_envs={num_envs} envs; make it a '
+          'multiple of num_envs')
     if bundle.prepare_rollout is None:
       raise ConfigError(f'{bundle.algorithm} learns off-policy from replay; '
                         'set Runner.experience = @OffPolicy()')
@@ -283,10 +291,11 @@ class OnPolicy:
         replay_lib.UniformReplay.nbytes(time_step_spec, action_spec,
                                         self.rollout_length),
         'OnPolicy.rollout_length')
-    self._prepare = bundle.prepare_rollout
+    self._prepare = lambda rollout: bundle.prepare_rollout(rollout, num_envs)
+    self.num_envs = num_envs
     self.memory = replay_lib.Memory(name='rollout')
-    self.memory.raw = replay_lib.UniformReplay(time_step_spec, action_spec,
-                                               self.rollout_length)
+    self.memory.raw = replay_lib.UniformReplay(
+        time_step_spec, action_spec, self.rollout_length, num_envs=num_envs)
     everything = tf.range(self.rollout_length, dtype=tf.int64)
     self._structure = tf.function(
         lambda: self._prepare(self.memory.raw.gather(everything))
@@ -328,6 +337,10 @@ class OnPolicy:
         self._structure,
         [tf.gather(v, index) for v in self.memory.prepared])
 
+  def prepared_rollout(self):
+    """The current rollout as the agent prepared it, in collection order."""
+    return self._prepared(tf.range(self.rollout_length, dtype=tf.int64))
+
   def batch(self, collect: CollectFn, time_step,
             rng: tf.random.Generator) -> Tuple[object, object]:
     """In graph: a new rollout when the last is used up, then a minibatch."""
@@ -335,7 +348,7 @@ class OnPolicy:
     position = memory.position.read_value()
     if position == 0:
       memory.raw.num_added.assign(0)
-      time_step = collect(time_step, self.rollout_length)
+      time_step = collect(time_step, self.rollout_length // self.num_envs)
       everything = tf.range(self.rollout_length, dtype=tf.int64)
       prepared = self._prepare(memory.raw.gather(everything))
       for variable, value in zip(memory.prepared, tf.nest.flatten(prepared)):

@@ -84,6 +84,27 @@ def test_gae_by_hand():
   np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
 
 
+def test_gae_of_several_envs_runs_down_each_column():
+  rng = np.random.default_rng(0)
+  rewards, values, next_values = (
+      tf.constant(rng.normal(size=(6, 3)), tf.float32) for _ in range(3))
+  discounts = tf.constant(rng.integers(0, 2, size=(6, 3)), tf.float32)
+  ends = tf.constant(rng.random((6, 3)) < 0.3) | (discounts == 0.0)
+  together = losses.generalized_advantages(rewards, values, next_values,
+                                           discounts, ends, 0.9, 0.5)
+  for env in range(3):
+    alone = losses.generalized_advantages(
+        rewards[:, env], values[:, env], next_values[:, env],
+        discounts[:, env], ends[:, env], 0.9, 0.5)
+    np.testing.assert_array_equal(together[:, env].numpy(), alone.numpy())
+    # One env as a column of one is the same arithmetic as a vector.
+    column = losses.generalized_advantages(
+        rewards[:, env:env + 1], values[:, env:env + 1],
+        next_values[:, env:env + 1], discounts[:, env:env + 1],
+        ends[:, env:env + 1], 0.9, 0.5)
+    np.testing.assert_array_equal(column[:, 0].numpy(), alone.numpy())
+
+
 def test_rollout_is_prepared_with_gae_and_trained_by_each_networks_loss(
     finished):
   method, runner = finished

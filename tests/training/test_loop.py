@@ -403,9 +403,49 @@ def test_env_step_counts_must_be_multiples_of_num_envs(tmp_path):
     Runner(str(tmp_path / 'run2'), verbose=False)
 
 
-def test_rollouts_take_one_env_for_now(tmp_path):
+def test_rollouts_split_equally_between_envs(tmp_path):
   config.parse([conftest.gin_path('cartpole_dense.gin', 'ppo')],
                conftest.smoke_bindings('dense', 'ppo') +
-               ['Runner.num_envs = 2'])
-  with pytest.raises(ConfigError, match='OnPolicy rollouts take one env'):
+               ['Runner.num_envs = 3'])
+  with pytest.raises(ConfigError, match=r'OnPolicy.rollout_length=128 does '
+                     r'not split equally between Runner.num_envs=3'):
     Runner(str(tmp_path / 'run'), verbose=False)
+
+
+def test_four_envs_fill_rollouts_with_each_env_s_steps_and_gae(tmp_path):
+  recorder = _Recorder(128)
+  config.parse([conftest.gin_path('cartpole_dense.gin', 'ppo')],
+               conftest.smoke_bindings('dense', 'ppo') +
+               ['Runner.num_envs = 4'])
+  runner = Runner(str(tmp_path / 'run'), extra_hooks=[recorder],
+                  verbose=False)
+  assert runner.run() == 'finished'
+  # One env's counts: 4 rollouts of 128 env steps, 2 epochs of 4 minibatches
+  # each; rollout k (k = 1..4) is collected just before train step 8k - 7.
+  assert (runner.env_step, runner.train_step) == (512, 32)
+  assert recorder.positions == [(128, 1), (256, 9), (384, 17), (512, 25)]
+  stored = runner.experience.memory.raw.gather(tf.range(128, dtype=tf.int64))
+  # [32 steps, 4 envs]: env n's step t at 4t + n.
+  by_env = lambda t: np.reshape(t.numpy(), (32, 4) + t.shape[1:])
+  observation = by_env(stored.time_step.observation)
+  next_observation = by_env(stored.next_time_step.observation)
+  ends = by_env(stored.next_time_step.step_type) == ts.StepType.LAST
+  # Each column is one env's steps in order: where it did not end, its next
+  # step starts from the state this one reached.
+  continued = ~ends[:-1]
+  assert continued.sum() > 100
+  np.testing.assert_array_equal(next_observation[:-1][continued],
+                                observation[1:][continued])
+  # Its advantages follow GAE's recursion down each column, bootstrapping
+  # from the same env's next value prediction (CartPole's discount is 1
+  # until an episode ends): A_t = r_t + gamma V_{t+1} - V_t + gamma lambda
+  # A_{t+1}.
+  info = runner.experience.prepared_rollout().policy_info
+  advantage, value = by_env(info['advantage'][:, 0]), by_env(
+      info['value_prediction'][:, 0])
+  reward = by_env(stored.next_time_step.reward)
+  gamma, lambda_ = 0.99, 0.95
+  expected = (reward[:-1] + gamma * value[1:] - value[:-1] +
+              gamma * lambda_ * advantage[1:])
+  np.testing.assert_allclose(advantage[:-1][continued], expected[continued],
+                             rtol=1e-4, atol=1e-4)
